@@ -1,0 +1,1 @@
+"""Data layer: source registry, loaders, crosswalk, corrections and the panel builder."""
