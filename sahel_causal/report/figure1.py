@@ -1,0 +1,55 @@
+"""Figure 1: coup attempts, conflict fatalities and U.S. training spending over time, Sahel G5 vs rest of Africa."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from sahel_causal.data.money import BASE_YEAR
+from sahel_causal.report.groups import G5
+
+PANELS = [
+    ("coup_attempts", "Coup attempts per country", 1, "Powell & Thyne (to 2023)"),
+    ("ucdp_total_best", "Organized-violence deaths per country", 1, "UCDP v25.1: state-based + non-state + one-sided"),
+    ("us_training_cost_usd", f"U.S. training spending per country (US$ m, {BASE_YEAR})", 1e6,
+     "FMTR FY1999-FY2020 (FY2006 report missing)"),
+]
+
+
+def figure1_data(panel: pd.DataFrame) -> pd.DataFrame:
+    """Per-country yearly means for the two groups (long: year, group, variable, value, n)."""
+    df = panel.copy()
+    df["ucdp_total_best"] = df[["ucdp_state_based_best", "ucdp_nonstate_best", "ucdp_onesided_best"]].sum(
+        axis=1, min_count=3)
+    df["group"] = df["sahel_g5"].map({1: G5, 0: "Rest of Africa"})
+    recs = []
+    for col, _label, div, _src in PANELS:
+        g = df.dropna(subset=[col]).groupby(["year", "group"])[col]
+        m = (g.mean() / div).rename("value").reset_index()
+        m["n"] = g.size().values
+        m["variable"] = col
+        recs.append(m)
+    return pd.concat(recs, ignore_index=True)
+
+
+def make_figure1(panel: pd.DataFrame) -> "plt.Figure":
+    """Three stacked panels sharing the year axis; lines: Sahel G5 and the rest of Africa."""
+    data = figure1_data(panel)
+    fig, axes = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True)
+    colors = {G5: "#b2182b", "Rest of Africa": "#2166ac"}
+    for ax, (col, label, _div, src) in zip(axes, PANELS):
+        sub = data[data["variable"] == col]
+        for grp, s in sub.groupby("group"):
+            ax.plot(s["year"], s["value"], marker="o", ms=3, lw=1.6, color=colors[grp], label=grp)
+        ax.set_ylabel(label, fontsize=8.5)
+        ax.set_title(src, fontsize=8, loc="left", color="0.35")
+        ax.grid(alpha=0.3)
+        for year, text in ((2002, "PSI"), (2005, "TSCTP"), (2013, "Serval"), (2022, "French exit, Mali")):
+            ax.axvline(year, color="0.6", lw=0.8, ls="--")
+            if ax is axes[0]:
+                ax.text(year + 0.2, ax.get_ylim()[1] * 0.92, text, fontsize=7, color="0.35")
+    axes[0].legend(frameon=False, fontsize=8, loc="upper left")
+    axes[-1].set_xlabel("Year")
+    fig.suptitle("Figure 1. Coups, organized violence and U.S. military training, Sahel G5 vs rest of Africa",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
