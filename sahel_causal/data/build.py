@@ -69,13 +69,17 @@ def builders() -> list[Builder]:
 
 
 FMTR_GROUPS = ("imet", "ctfp", "train_and_equip", "peacekeeping", "regional_centers", "fmf", "other")
-FMTR_COLUMNS: dict[str, str] = {"us_training_cost_usd_nominal": "us_training_cost_usd_nominal",
-                                "us_trainees": "us_trainees"}
+FMTR_COLUMNS: dict[str, str] = {
+    "us_training_cost_usd_nominal": "us_training_cost_usd_nominal", "us_trainees": "us_trainees",
+    **{f"us_training_cost_nominal_{g}": f"us_training_cost_nominal_{g}" for g in FMTR_GROUPS},
+    **{f"us_trainees_{g}": f"us_trainees_{g}" for g in FMTR_GROUPS},
+}
 
 NOMINAL_TO_CONSTANT = {
     "us_training_cost_usd_nominal": "us_training_cost_usd",
     "us_aid_total_usd_nominal": "us_aid_total_usd",
     "us_military_aid_usd_nominal": "us_military_aid_usd",
+    **{f"us_training_cost_nominal_{g}": f"us_training_cost_usd_{g}" for g in FMTR_GROUPS},
 }
 
 FIRST_COLUMNS = ["iso3", "country", "year", "sahel_g5", "coup_attempts", "coup_successes",
