@@ -13,7 +13,11 @@ CPI (October 2025) is averaged over the months available, and the data log says 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pandas as pd
+
+from sahel_causal.errors import SchemaError
 
 BASE_YEAR = 2023
 
@@ -41,3 +45,27 @@ def deflator(cpi_monthly: pd.DataFrame, cpi_annual: pd.Series, basis: str = "fis
 def to_constant(amount: pd.Series, year: pd.Series, factor: pd.Series) -> pd.Series:
     """Deflate ``amount`` of ``year`` with ``factor`` (from :func:`deflator`); unknown years -> NaN."""
     return amount * year.map(factor)
+
+
+def deflate_fy(df: pd.DataFrame, cols: Mapping[str, str] | Sequence[str], cpi_monthly: pd.DataFrame,
+               cpi_annual: pd.Series, base_year: int = BASE_YEAR, year_col: str = "year") -> pd.DataFrame:
+    """Copy of ``df`` with fiscal-year dollar columns converted to constant ``base_year`` dollars.
+
+    ``df[year_col]`` holds the calendar year assigned to each fiscal year (FY *t* -> *t*, see
+    :func:`fiscal_to_calendar_year`); each amount is divided by the average CPI-U of its fiscal
+    year (Oct *t-1* to Sep *t*) and multiplied by the calendar-year average of ``base_year``
+    (the module rule). ``cols`` is either a mapping ``{nominal column: constant column}``
+    (the constant column is added, the nominal one kept) or a sequence of columns converted in
+    place. Years the CPI does not cover give NaN. ``df`` is not modified.
+    """
+    if isinstance(cols, str):
+        cols = [cols]
+    mapping = dict(cols) if isinstance(cols, Mapping) else {c: c for c in cols}
+    missing = [c for c in [year_col, *mapping] if c not in df.columns]
+    if missing:
+        raise SchemaError(f"deflate_fy: columns {missing} not in the frame; pass existing column names.")
+    factor = deflator(cpi_monthly, cpi_annual, basis="fiscal", base_year=base_year)
+    out = df.copy()
+    for nominal, constant in mapping.items():
+        out[constant] = to_constant(out[nominal].astype(float), out[year_col], factor)
+    return out
