@@ -37,35 +37,43 @@ def reference_files() -> list[Path]:
 
 def builders() -> list[Builder]:
     """Which loader supplies which panel columns (source column -> panel column)."""
-    from sahel_causal.data.sources import (acled, cow_nmc, fmtr, fsi, gtd, polity5, powell_thyne, sipri_milex,
-                                           sipri_tiv, troopdata, ucdp, us_military_aid, usaid_explorer, vdem_wdi,
-                                           wdi_gdp)
+    from sahel_causal.data.sources import (acled, archigos, cline_center, cow_nmc, fmtr, fsi, gtd, polity5,
+                                           powell_thyne, reign, sipri_milex, sipri_tiv, troopdata, ucdp, un_pko,
+                                           us_military_aid, usaid_explorer, vdem_wdi, wdi_gdp)
 
     return [
         Builder("powell_thyne", powell_thyne.load_country_year,
-                {"coup_attempts": "coup_attempts", "coup_successes": "coup_successes"}, ("powell_thyne",)),
+                _same("coup_attempts", "coup_successes", "coup_failed"), ("powell_thyne",)),
+        Builder("cline_center", cline_center.load_country_year,
+                _same("cline_coups_realized", "cline_coups_attempted", "cline_conspiracies"), ("cline_center",)),
         Builder("fmtr", fmtr.load_country_year, FMTR_COLUMNS, ("fmtr",)),
         Builder("usaid_explorer", usaid_explorer.load,
-                {"us_aid_total_usd_nominal": "us_aid_total_usd_nominal"}, ("usaid_explorer",)),
-        Builder("us_military_aid", us_military_aid.load,
-                {"us_military_aid_usd_nominal": "us_military_aid_usd_nominal"}, ("us_military_aid",)),
+                _same("us_aid_total_usd_nominal", "us_aid_disbursed_usd_nominal"), ("usaid_explorer",)),
+        Builder("us_military_aid", us_military_aid.load, _same("us_military_aid_usd_nominal"), ("us_military_aid",)),
         Builder("ucdp_orgviol", ucdp.load_organized_violence,
-                {"ucdp_state_based_best": "ucdp_state_based_best", "ucdp_nonstate_best": "ucdp_nonstate_best",
-                 "ucdp_onesided_best": "ucdp_onesided_best"}, ("ucdp_orgviol",)),
-        Builder("ucdp_brd", ucdp.load_battle_deaths, {"ucdp_brd_best": "ucdp_brd_best"}, ("ucdp_brd",)),
+                _same("ucdp_state_based_best", "ucdp_nonstate_best", "ucdp_onesided_best"), ("ucdp_orgviol",)),
+        Builder("ucdp_brd", ucdp.load_battle_deaths, _same("ucdp_brd_best"), ("ucdp_brd",)),
         Builder("acled", acled.load_country_year,
-                {"acled_fatalities": "acled_fatalities", "acled_civilian_fatalities": "acled_civilian_fatalities",
-                 "acled_pv_events": "acled_pv_events", "acled_partial_year": "acled_partial_year"}, ("acled",)),
-        Builder("gtd", gtd.load, {"gtd_fatalities": "gtd_fatalities", "gtd_incidents": "gtd_incidents"}, ("gtd",)),
-        Builder("vdem_wdi", vdem_wdi.load, {"population": "population", "polyarchy": "polyarchy"}, ("vdem_wdi",)),
-        Builder("wdi_gdp", wdi_gdp.load, {"gdp_pc": "gdp_pc"}, ("wdi_gdp",)),
-        Builder("sipri_milex", sipri_milex.load, {"milex_usd": "milex_usd"}, ("sipri_milex",)),
-        Builder("sipri_tiv", sipri_tiv.load, {"tiv_from_usa": "tiv_from_usa"}, ("sipri_tiv",)),
-        Builder("cow_nmc", cow_nmc.load, {"milper": "milper"}, ("cow_nmc",)),
-        Builder("polity5", polity5.load, {"polity2": "polity2"}, ("polity5",)),
-        Builder("troopdata", troopdata.load, {"us_troops": "us_troops"}, ("troopdata",)),
-        Builder("fsi", fsi.load, {"fsi_total": "fsi_total"}, ("fsi",)),
+                _same("acled_fatalities", "acled_civilian_fatalities", "acled_civilian_events", "acled_pv_events",
+                      "acled_demonstrations", "acled_partial_year", "acled_months_covered"), ("acled",)),
+        Builder("gtd", gtd.load, _same("gtd_fatalities", "gtd_incidents"), ("gtd",)),
+        Builder("vdem_wdi", vdem_wdi.load, _same("population", "polyarchy", "libdem"), ("vdem_wdi",)),
+        Builder("wdi_gdp", wdi_gdp.load, _same("gdp_pc", "gdp_pc_ppp"), ("wdi_gdp",)),
+        Builder("sipri_milex", sipri_milex.load, _same("milex_usd", "milex_gdp_share"), ("sipri_milex",)),
+        Builder("sipri_tiv", sipri_tiv.load,
+                _same("tiv_from_usa", "tiv_from_fra", "tiv_from_rus", "tiv_from_chn"), ("sipri_tiv",)),
+        Builder("cow_nmc", cow_nmc.load, _same("milper"), ("cow_nmc",)),
+        Builder("polity5", polity5.load, _same("polity2"), ("polity5",)),
+        Builder("archigos", archigos.load, _same("irregular_transition"), ("archigos",)),
+        Builder("reign", reign.load, _same("leader_military_career", "leader_tenure_years"), ("reign",)),
+        Builder("troopdata", troopdata.load, _same("us_troops", "us_base", "us_lilypad"), ("troopdata",)),
+        Builder("fsi", fsi.load, _same("fsi_total", "fsi_security_apparatus", "fsi_external_intervention"), ("fsi",)),
+        Builder("un_pko", un_pko.load, _same("un_pko_missions"), ("un_pko",)),
     ]
+
+
+def _same(*cols: str) -> dict[str, str]:
+    return {c: c for c in cols}
 
 
 FMTR_GROUPS = ("imet", "ctfp", "train_and_equip", "peacekeeping", "regional_centers", "fmf", "other")
@@ -79,6 +87,7 @@ NOMINAL_TO_CONSTANT = {
     "us_training_cost_usd_nominal": "us_training_cost_usd",
     "us_aid_total_usd_nominal": "us_aid_total_usd",
     "us_military_aid_usd_nominal": "us_military_aid_usd",
+    "us_aid_disbursed_usd_nominal": "us_aid_disbursed_usd",
     **{f"us_training_cost_nominal_{g}": f"us_training_cost_usd_{g}" for g in FMTR_GROUPS},
 }
 
@@ -122,12 +131,14 @@ def build_panel(raw_dir: Path, log: DataLog, progress: Callable[[str], None] = l
         column_sources[const] = column_sources.pop(nom) + "+us_cpi"
     panel = _add_timelines(panel, column_sources)
     check_unique(panel, "panel")
+    for c in panel.columns:
+        if pd.api.types.is_bool_dtype(panel[c]):
+            panel[c] = panel[c].astype("int8")
     panel = round_floats(order_columns(panel, FIRST_COLUMNS))
     month = acled.load_country_month(raw_dir, log)
     month = month[month["iso3"].notna()].sort_values(["iso3", "year", "month"], ignore_index=True)
     check_unique(month, "country-month panel", ["iso3", "year", "month"])
-    used = [b for b in specs] 
-    ids = sorted({s for b in used for s in b.source_ids} | {"us_cpi", "acled"})
+    ids = sorted({s for b in specs for s in b.source_ids} | {"us_cpi", "acled"})
     reg = registry()
     inputs = [(sid, f.path, f.sha256) for sid in ids for f in reg[sid].files]
     return BuiltPanel(panel=panel, country_month=round_floats(month), inputs=inputs, column_sources=column_sources)

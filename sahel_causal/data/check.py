@@ -16,7 +16,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "coup_attempts": (0, 5), "coup_successes": (0, 3), "us_trainees": (0, 50_000),
     "us_training_cost_usd": (0, 500e6), "us_aid_total_usd": (-1e8, 2e10),
     "us_military_aid_usd": (-1e8, 5e9), "ucdp_state_based_best": (0, 500_000),
-    "ucdp_nonstate_best": (0, 100_000), "ucdp_onesided_best": (0, 600_000),
+    "ucdp_nonstate_best": (0, 100_000), "ucdp_onesided_best": (0, 1_000_000),
     "acled_fatalities": (0, 200_000), "acled_civilian_fatalities": (0, 100_000),
     "gtd_fatalities": (0, 50_000), "population": (5e4, 3e8), "gdp_pc": (100, 50_000),
     "polyarchy": (0, 1), "milex_usd": (0, 1e11), "sahel_g5": (0, 1),

@@ -38,15 +38,21 @@ def make_figure1(panel: pd.DataFrame) -> "plt.Figure":
     colors = {G5: "#b2182b", "Rest of Africa": "#2166ac"}
     for ax, (col, label, _div, src) in zip(axes, PANELS):
         sub = data[data["variable"] == col]
+        years = range(int(panel["year"].min()), int(panel["year"].max()) + 1)
         for grp, s in sub.groupby("group"):
-            ax.plot(s["year"], s["value"], marker="o", ms=3, lw=1.6, color=colors[grp], label=grp)
-        ax.set_ylabel(label, fontsize=8.5)
+            s = s.set_index("year")["value"].reindex(years)  # a year without data breaks the line
+            ax.plot(s.index, s.values, marker="o", ms=3, lw=1.6, color=colors[grp], label=grp)
+        if col == "ucdp_total_best":
+            ax.set_yscale("symlog", linthresh=100)
+            ax.set_ylabel(label + " (log scale)", fontsize=8.5)
+        if col != "ucdp_total_best":
+            ax.set_ylabel(label, fontsize=8.5)
         ax.set_title(src, fontsize=8, loc="left", color="0.35")
         ax.grid(alpha=0.3)
-        for year, text in ((2002, "PSI"), (2005, "TSCTP"), (2013, "Serval"), (2022, "French exit, Mali")):
+        for year, text in ((2002, "PSI"), (2005, "TSCTP"), (2013, "Serval"), (2022, "French exit\nfrom Mali")):
             ax.axvline(year, color="0.6", lw=0.8, ls="--")
             if ax is axes[0]:
-                ax.text(year + 0.2, ax.get_ylim()[1] * 0.92, text, fontsize=7, color="0.35")
+                ax.text(year - 0.2, ax.get_ylim()[1] * 0.97, text, fontsize=7, color="0.35", ha="right", va="top")
     axes[0].legend(frameon=False, fontsize=8, loc="upper left")
     axes[-1].set_xlabel("Year")
     fig.suptitle("Figure 1. Coups, organized violence and U.S. military training, Sahel G5 vs rest of Africa",

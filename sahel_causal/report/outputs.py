@@ -47,9 +47,32 @@ def _figure1(panel: pd.DataFrame) -> list[Path]:
     return out
 
 
+def coups_from_panel(panel: pd.DataFrame) -> pd.DataFrame:
+    """Coup markers (iso3, year, successful) from the panel's Powell & Thyne country-year counts."""
+    rows = []
+    for r in panel.itertuples(index=False):
+        if pd.notna(r.coup_successes) and r.coup_successes > 0:
+            rows.append((r.iso3, r.year, True))
+        if pd.notna(r.coup_failed) and r.coup_failed > 0:
+            rows.append((r.iso3, r.year, False))
+    return pd.DataFrame(rows, columns=["iso3", "year", "successful"])
+
+
+def _timeline(panel: pd.DataFrame) -> list[Path]:
+    from sahel_causal.data import timelines
+    from sahel_causal.report.figures import save_figure
+    from sahel_causal.report.timeline_figure import DEFAULT_COUNTRIES, plot_timeline
+
+    fig = plot_timeline(timelines.load_us_programs(), timelines.load_deployments(), coups_from_panel(panel),
+                        DEFAULT_COUNTRIES, range(2000, 2026))
+    return save_figure(fig, RESULTS_DIR / "figures", "figure2_timeline")
+
+
 def steps() -> list[Step]:
     """Every output of ``make reproduce``, in order."""
     return [
         Step("Table 1 (summary statistics)", "sahel_causal/report/table1.py", "descriptive: all state-years", _table1),
         Step("Figure 1 (trends)", "sahel_causal/report/figure1.py", "descriptive: per-country means by year", _figure1),
+        Step("Figure 2 (timeline)", "sahel_causal/report/timeline_figure.py",
+             "data/reference/us_programs.csv + external_deployments.csv", _timeline),
     ]
