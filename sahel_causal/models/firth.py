@@ -59,6 +59,8 @@ from sahel_causal.results import EstimationResult, data_checksum, spec_hash
 
 FirthVcov = Literal["model", "CRV1"]
 _TOL = 1e-6
+_TOLERANCES = (1e-6, 1e-4)
+_MAX_ITER = 100
 
 
 @dataclass(frozen=True)
@@ -166,13 +168,23 @@ def _fit(sample: Sample, cfg: FirthConfig, metadata: Mapping[str, Any] | None) -
     sep = detect_separation(Xv[:, 1:], y, fit_intercept=True)
     sep_names = list(X.columns[1:]) + ["Intercept"]
     infinite = [n for n, fin in zip(sep_names, sep.is_finite) if not fin]
-    model = FirthLogisticRegression(backend="numpy", fit_intercept=False, gtol=_TOL, xtol=_TOL,
-                                    max_iter=200, max_halfstep=25)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # non-convergence is checked just below
-        model.fit(Xv, y)
+    tol_used = _TOL
+    for tol in _TOLERANCES:
+        # With many fixed-effect dummies for units without events, the penalised likelihood is
+        # very flat in those dummies and the 1e-6 step tolerance may not be reached; the next
+        # tolerance is firthmodels' default (1e-4), the one recorded in the result's metadata.
+        model = FirthLogisticRegression(backend="numpy", fit_intercept=False, gtol=tol, xtol=tol,
+                                        max_iter=_MAX_ITER, max_halfstep=25)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # non-convergence is checked just below
+            model.fit(Xv, y)
+        tol_used = tol
+        if model.converged_:
+            break
     if not model.converged_:
-        raise SpecificationError("Firth logit did not converge within 200 Newton-Raphson iterations")
+        raise SpecificationError(
+            f"Firth logit did not converge within {_MAX_ITER} Newton-Raphson iterations at tolerances "
+            f"{_TOLERANCES}; simplify the fixed effects or rescale the regressors")
     beta = np.asarray(model.coef_, dtype=float)
     bread = np.linalg.inv(firth_information(Xv, beta))
     if cfg.vcov == "CRV1":
@@ -194,7 +206,7 @@ def _fit(sample: Sample, cfg: FirthConfig, metadata: Mapping[str, Any] | None) -
         shown += [cfg.duration, f"{cfg.duration}^2", f"{cfg.duration}^3"]
     full = pd.Series(beta, index=names)
     vfull = pd.DataFrame(V, index=names, columns=names)
-    auto = {
+    auto = {"convergence_tolerance": tol_used, 
         "data_checksum": data_checksum(frame),
         "spec_hash": spec_hash({"estimator": "firth_logit", **_without_id(asdict(cfg))}),
         "seed": None,

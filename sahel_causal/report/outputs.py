@@ -68,6 +68,68 @@ def _timeline(panel: pd.DataFrame) -> list[Path]:
     return save_figure(fig, RESULTS_DIR / "figures", "figure2_timeline")
 
 
+TABLE_SPECS = ("table2_coups", "table3_violence", "table4_heterogeneity")
+_CACHE: dict[tuple[str, str], object] = {}
+
+
+def table_result(spec_id: str, panel: pd.DataFrame):
+    """Estimate ``analysis/specs/<spec_id>.toml`` once per panel within a run (Tables 2-4 and the plot share it)."""
+    from sahel_causal.estimate import estimate
+    from sahel_causal.paths import ANALYSIS_DIR
+    from sahel_causal.results import data_checksum
+
+    key = (spec_id, data_checksum(panel))
+    if key not in _CACHE:
+        _CACHE[key] = estimate(ANALYSIS_DIR / "specs" / f"{spec_id}.toml", panel)
+    return _CACHE[key]
+
+
+def write_table_result(tr, directory: Path, spec_sha256: str) -> list[Path]:
+    """Write the formatted table, its sample notes and the full results (JSON) of one specification."""
+    import json
+
+    from sahel_causal.pipeline import write_csv
+    from sahel_causal.report.results_table import format_results, sample_notes
+
+    prov = {"spec": f"analysis/specs/{tr.spec.id}.toml", "spec_sha256": spec_sha256[:16],
+            "data_sha256": tr.data_sha256.split(":")[-1][:16]}
+    files = format_results(tr, prov).write(directory / "tables")
+    files.append(write_csv(sample_notes(tr), directory / "tables" / f"{tr.spec.id}_samples.csv"))
+    doc = {"spec": prov["spec"], "spec_sha256": spec_sha256, "data_sha256": tr.data_sha256,
+           "models": [mo.result.to_dict() for mo in tr.models],
+           "margins": {mo.model.id: mo.margins.to_dict() for mo in tr.models if mo.margins is not None}}
+    est = directory / "estimates" / f"{tr.spec.id}.json"
+    est.parent.mkdir(parents=True, exist_ok=True)
+    est.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8", newline="\n")
+    files.append(est)
+    return files
+
+
+def _spec_sha(spec_id: str) -> str:
+    from sahel_causal.paths import ANALYSIS_DIR
+
+    return sha256_file(ANALYSIS_DIR / "specs" / f"{spec_id}.toml")
+
+
+def _results_table(spec_id: str) -> Callable[[pd.DataFrame], list[Path]]:
+    def run(panel: pd.DataFrame) -> list[Path]:
+        return write_table_result(table_result(spec_id, panel), RESULTS_DIR, _spec_sha(spec_id))
+    return run
+
+
+def _coefplot(panel: pd.DataFrame) -> list[Path]:
+    from sahel_causal.pipeline import write_csv
+    from sahel_causal.report.coefplot import coefplot_data, make_coefplot
+    from sahel_causal.report.figures import save_figure
+
+    trs = {s: table_result(s, panel) for s in TABLE_SPECS[:2]}
+    data = coefplot_data({s: tr.tidy() for s, tr in trs.items()})
+    fig = make_coefplot(data, {s: tr.spec.title for s, tr in trs.items()})
+    out = save_figure(fig, RESULTS_DIR / "figures", "figure3_coefficients")
+    out.append(write_csv(data, RESULTS_DIR / "figures" / "figure3_coefficients_data.csv"))
+    return out
+
+
 def steps() -> list[Step]:
     """Every output of ``make reproduce``, in order."""
     return [
@@ -75,4 +137,12 @@ def steps() -> list[Step]:
         Step("Figure 1 (trends)", "sahel_causal/report/figure1.py", "descriptive: per-country means by year", _figure1),
         Step("Figure 2 (timeline)", "sahel_causal/report/timeline_figure.py",
              "data/reference/us_programs.csv + external_deployments.csv", _timeline),
+        Step("Table 2 (coups)", "sahel_causal/estimate.py + report/results_table.py",
+             "analysis/specs/table2_coups.toml", _results_table("table2_coups")),
+        Step("Table 3 (violence)", "sahel_causal/estimate.py + report/results_table.py",
+             "analysis/specs/table3_violence.toml", _results_table("table3_violence")),
+        Step("Table 4 (heterogeneity)", "sahel_causal/estimate.py + report/results_table.py",
+             "analysis/specs/table4_heterogeneity.toml", _results_table("table4_heterogeneity")),
+        Step("Figure 3 (coefficient plot)", "sahel_causal/report/coefplot.py",
+             "analysis/specs/table2_coups.toml + table3_violence.toml", _coefplot),
     ]

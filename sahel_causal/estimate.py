@@ -1,0 +1,283 @@
+"""Estimate a table specification: one call from a validated spec and the panel to results.
+
+``estimate(spec, panel)`` derives the specification's variables, selects each model's sample
+(recording every dropped row with its reason), fits the declared estimator and attaches the
+inference the specification asks for, side by side:
+
+* analytic cluster-robust covariance: CRV1 (reported) and CRV3 (jackknife; MacKinnon, Nielsen &
+  Webb 2023) for linear models;
+* the restricted wild cluster bootstrap (Cameron, Gelbach & Miller 2008; Roodman et al. 2019) with
+  Rademacher weights (all 2^G sign vectors when 2^G <= draws) and Webb weights, p-values and
+  confidence sets by test inversion; country fixed effects (nested in the country clusters)
+  are partialled out and year effects enter as explicit dummies, which keeps the bootstrap exact;
+* randomization inference that permutes countries' whole treatment paths (Fisher sharp null;
+  t-statistic as recommended by Young 2019), among countries observed in the same years.
+
+Nonlinear models (PPML, logits, Firth) get analytic cluster-robust inference (and Firth's
+profile-likelihood intervals); resampling for them is not implemented in this version and the
+tables say so. Marginal effects of the logit models are on the probability scale.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sahel_causal.errors import SpecificationError
+from sahel_causal.inference.randomization import randomization_inference
+from sahel_causal.inference.wild_bootstrap import wild_cluster_bootstrap
+from sahel_causal.models import (average_marginal_effects, conditional_logit, effect_at_baseline, fe_ols,
+                                 firth_logit, partialled_design, pooled_logit, ppml, time_since_event)
+from sahel_causal.results import EstimationResult, data_checksum
+from sahel_causal.specs import TableSpec, load_spec
+from sahel_causal.specs.schema import ModelSpec
+from sahel_causal.specs.transform import derive_all, select_sample
+
+LINEAR = ("ols",)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """One fitted model: its result, marginal effects (logits) and the sample bookkeeping."""
+
+    model: ModelSpec
+    result: EstimationResult
+    margins: EstimationResult | None
+    sample_drops: tuple[tuple[str, int], ...]
+    n_countries: int
+    n_events: int | None
+    events_lost: tuple[str, ...]
+    within_sd: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """All models of one table specification, with the data checksum they were fitted on."""
+
+    spec: TableSpec
+    models: tuple[ModelOutcome, ...]
+    data_sha256: str
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per model and treatment term: estimates and every attached inference."""
+        frames = []
+        for mo in self.models:
+            t = mo.result.tidy(self.spec.inference.alpha)
+            t = t[t["term"].isin(mo.model.treatments)].copy()
+            t.insert(0, "model", mo.model.id)
+            t.insert(1, "label", mo.model.label)
+            t.insert(2, "estimator", mo.model.estimator)
+            t["nobs"] = mo.result.nobs
+            t["n_countries"] = mo.n_countries
+            t["n_clusters"] = mo.result.n_clusters
+            t["outcome_mean"] = mo.result.outcome_mean
+            t["within_sd"] = [mo.within_sd.get(term, math.nan) for term in t["term"]]
+            t["effect_1sd"] = t["estimate"] * t["within_sd"]
+            if mo.margins is not None:
+                me = mo.margins.tidy()
+                me = me.set_index("term")
+                t["margin"] = [me["estimate"].get(term, math.nan) for term in t["term"]]
+                t["margin_se"] = [me["std_error"].get(term, math.nan) for term in t["term"]]
+            frames.append(t)
+        return pd.concat(frames, ignore_index=True)
+
+
+def estimate(spec: TableSpec | str | Path, panel: pd.DataFrame, *, inference: bool = True,
+             progress: Progress = lambda _m: None) -> TableResult:
+    """Fit every model of ``spec`` on ``panel`` (not modified); return a :class:`TableResult`."""
+    if not isinstance(spec, TableSpec):
+        spec = load_spec(Path(spec))
+    df = derive_all(panel, spec)
+    outcomes = []
+    for model in spec.models:
+        progress(f"  {spec.id}: {model.id} ({model.estimator})")
+        outcomes.append(_estimate_model(df, model, spec, inference))
+    return TableResult(spec=spec, models=tuple(outcomes), data_sha256=data_checksum(panel))
+
+
+def _within_sd(data: pd.DataFrame, col: str) -> float:
+    """Standard deviation of ``col`` after removing country means (the 'realistic change')."""
+    dev = data[col] - data.groupby("iso3")[col].transform("mean")
+    return float(dev.std(ddof=1))
+
+
+def _events_lost(df: pd.DataFrame, kept: pd.DataFrame, model: ModelSpec) -> tuple[str, ...]:
+    """Country-years with a positive outcome inside the year range that the model does not use."""
+    s = model.sample
+    window = df[df["year"].between(*s.years) & (df[model.outcome] > 0)]
+    lost = window.index.difference(kept.index)
+    return tuple(f"{df.at[i, 'iso3']} {int(df.at[i, 'year'])}" for i in lost)
+
+
+def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_inference: bool) -> ModelOutcome:
+    cluster = spec.inference.cluster
+    data = df
+    if model.estimator == "logit_cubic":
+        known = df[df[model.outcome].notna()]
+        data = df.assign(_duration=time_since_event(known, "iso3", "year", model.outcome).reindex(df.index))
+    mf = select_sample(data, model, spec, cluster)
+    sample = mf.data
+    regs = [*model.treatments, *model.controls]
+    meta = {"table": spec.id, "model": model.id, "spec_file": spec.source_file}
+    fe = tuple(model.fixed_effects)
+    est = model.estimator
+    margins = None
+    if est == "ols":
+        res = fe_ols(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1", spec_id=model.id, metadata=meta)
+        if "CRV3" in spec.inference.vcov:
+            res = _attach_crv3(res, sample, model, regs, fe, cluster, spec.inference.alpha)
+        if do_inference:
+            res = _attach_wild(res, sample, model, regs, fe, cluster, spec)
+            res = _attach_ri(res, df, sample, model, regs, fe, cluster, spec)
+    elif est == "ppml":
+        res = ppml(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1", spec_id=model.id, metadata=meta)
+    elif est == "conditional_logit":
+        time = "year" if "year" in fe else None
+        res = conditional_logit(sample, model.outcome, regs, group="iso3", time=time, cluster=cluster,
+                                spec_id=model.id, metadata=meta)
+        margins = effect_at_baseline(res)
+    elif est == "firth":
+        res = firth_logit(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1",
+                          alpha=spec.inference.alpha, spec_id=model.id, metadata=meta)
+        margins = average_marginal_effects(res, list(model.treatments))
+    elif est == "logit_cubic":
+        res = pooled_logit(sample, model.outcome, regs, duration="_duration", dummies=fe, cluster=cluster,
+                           spec_id=model.id, metadata=meta)
+        margins = average_marginal_effects(res, list(model.treatments))
+    else:  # pragma: no cover - validated by the spec parser
+        raise SpecificationError(f"{spec.source_file}: unknown estimator {est}")
+    used = sample.loc[sample.index.isin(_used_index(res, sample))]
+    n_events = int((used[model.outcome] > 0).sum()) if est != "ppml" and est != "ols" or \
+        set(used[model.outcome].dropna().unique()) <= {0, 1} else None
+    return ModelOutcome(
+        model=model, result=res, margins=margins, sample_drops=mf.dropped,
+        n_countries=int(used["iso3"].nunique()), n_events=n_events,
+        events_lost=_events_lost(data, used, model) if n_events is not None else (),
+        within_sd={t: _within_sd(used, t) for t in model.treatments})
+
+
+def _used_index(res: EstimationResult, sample: pd.DataFrame) -> pd.Index:
+    """Rows of ``sample`` the estimator kept (after its own drops of singletons, all-zero groups...)."""
+    dropped_ids = set()
+    for d in res.dropped:
+        if d.level == "row":
+            dropped_ids.update(d.ids)
+        elif d.level == "group":
+            dropped_ids.update(f"group:{i}" for i in d.ids)
+    groups = {i.split(":", 1)[1] for i in dropped_ids if i.startswith("group:")}
+    keep = ~sample.index.astype(str).isin([i for i in dropped_ids if not i.startswith("group:")])
+    if groups:
+        keep &= ~sample["iso3"].astype(str).isin(groups)
+    return sample.index[keep]
+
+
+def _attach_crv3(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, regs: list[str], fe: tuple,
+                 cluster: str, alpha: float) -> EstimationResult:
+    r3 = fe_ols(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV3")
+    se3 = r3.std_errors
+    G = res.n_clusters or 2
+    ref = stats.t(df=G - 1)
+    q = ref.ppf(1 - alpha / 2)
+    for term in model.treatments:
+        b, s = float(res.coef[term]), float(se3[term])
+        p = float(2 * ref.sf(abs(b / s))) if s > 0 else math.nan
+        res = res.with_inference("crv3", term, p, b - q * s, b + q * s, {"se": s, "reference": f"t({G - 1})"})
+    return res
+
+
+def _year_dummies(sample: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    years = sorted(sample["year"].unique())[1:]
+    cols = {f"_y{y}": (sample["year"] == y).astype(float) for y in years}
+    return sample.assign(**cols), list(cols)
+
+
+def _attach_wild(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, regs: list[str], fe: tuple,
+                 cluster: str, spec: TableSpec) -> EstimationResult:
+    wb = spec.inference.wild_bootstrap
+    if wb is None:
+        return res
+    data, dummies = (_year_dummies(sample) if "year" in fe else (sample, []))
+    other_fe = tuple(f for f in fe if f != "year")
+    if any(f != cluster for f in other_fe):
+        raise SpecificationError(f"{spec.source_file}: [model {model.id}] the wild bootstrap needs fixed effects "
+                                 "nested in the clusters (or year effects)")
+    design = partialled_design(data, model.outcome, [*regs, *dummies], fe=other_fe or None, cluster=cluster)
+    X, y, cl = design.X_tilde, design.y_tilde, design.cluster_codes
+    for j, term in enumerate(model.treatments):
+        for w in wb.weights:
+            r = wild_cluster_bootstrap(X, y, cl, j, B=wb.draws, weights=w, seed=wb.seed, alpha=spec.inference.alpha,
+                                       ci=True, k_absorbed=len(other_fe) and 1, fe_nested=bool(other_fe))
+            res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
+                                     {"draws": int(r.n_draws), "enumerated": bool(r.enumerated), "seed": int(wb.seed),
+                                      "weights": w, "impose_null": True})
+    return res
+
+
+def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, model: ModelSpec, regs: list[str],
+               fe: tuple, cluster: str, spec: TableSpec) -> EstimationResult:
+    """Permute the first treatment's country paths; interactions of it with moderators follow it."""
+    ri = spec.inference.randomization
+    if ri is None:
+        return res
+    base = model.treatments[0]
+    derived = {d.name: d for d in spec.derive}
+    followers = [t for t in model.treatments[1:]
+                 if t in derived and derived[t].op == "interact" and base in derived[t].args]
+    fixed = [t for t in model.treatments[1:] if t not in followers]
+    if any(t in derived and base in (derived[t].args or ()) for t in fixed):
+        return res  # another treatment is a transformation of the same path (e.g. a lead): no valid permutation
+    used = sample.loc[_used_index(res, sample)]
+    units = sorted(used["iso3"].unique())
+    years = sorted(used["year"].unique())
+    ui = used["iso3"].map({u: i for i, u in enumerate(units)}).to_numpy()
+    ti = used["year"].map({t: i for i, t in enumerate(years)}).to_numpy()
+    paths = np.full((len(units), len(years)), np.nan)
+    paths[ui, ti] = used[base].to_numpy(float)
+    moderators = []
+    for t in followers:
+        other = [a for a in derived[t].args if a != base][0]
+        moderators.append(used[other].to_numpy(float) * derived[t].scale)
+    control_cols = [*fixed, *model.controls]
+    Z = [np.ones(len(used))] if not fe else []
+    Z += [used[c].to_numpy(float) for c in control_cols]
+    for f in fe:
+        codes = pd.factorize(used[f], sort=True)[0]
+        dummies = np.eye(codes.max() + 1)[codes]
+        Z.append(dummies if not Z else dummies[:, 1:])
+    Zm = np.column_stack(Z)
+    q, r = np.linalg.qr(Zm)
+    dd = np.abs(np.diag(r))
+    q = q[:, dd > max(Zm.shape) * np.finfo(float).eps * dd.max()]
+    yv = used[model.outcome].to_numpy(float)
+    y_t = yv - q @ (q.T @ yv)
+    cl = pd.factorize(used[cluster], sort=True)[0]
+    G = cl.max() + 1
+
+    def stat_fn(p: np.ndarray) -> float:
+        d = p[ui, ti]
+        X = np.column_stack([d, *[d * m for m in moderators]])
+        Xt = X - q @ (q.T @ X)
+        xtx = Xt.T @ Xt
+        try:
+            inv = np.linalg.inv(xtx)
+        except np.linalg.LinAlgError:
+            return math.nan
+        beta = inv @ (Xt.T @ y_t)
+        e = y_t - Xt @ beta
+        s = np.zeros((G, Xt.shape[1]))
+        np.add.at(s, cl, Xt * e[:, None])
+        V = inv @ (s.T @ s) @ inv
+        return float(beta[0] / math.sqrt(V[0, 0])) if V[0, 0] > 0 else math.nan
+
+    out = randomization_inference(stat_fn, paths, n_perm=ri.permutations, seed=ri.seed, unbalanced="within_support")
+    return res.with_inference("ri", base, float(out.p_value), math.nan, math.nan,
+                              {"permutations": int(out.n_perm), "exact": bool(out.exact), "seed": int(ri.seed),
+                               "statistic": "CRV1 t of the first treatment",
+                               "permuted_with": list(followers), "undefined": int(out.n_undefined)})
