@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sahel_causal.errors import SahelCausalError
 
@@ -20,12 +21,16 @@ data_app = typer.Typer(no_args_is_help=True, help="Raw sources and the analysis 
 app.add_typer(data_app, name="data")
 console = Console(highlight=False)
 
+
+def _say(message: str) -> None:
+    console.print(escape(message))
+
 RawDirOpt = Annotated[Optional[Path], typer.Option(
     "--raw-dir", help="Raw-data directory (default: $SAHEL_CAUSAL_RAW_DIR, else ../shared/data/raw).")]
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
+    console.print("[bold red]error:[/] " + escape(str(exc)))
     raise typer.Exit(code=1)
 
 
@@ -40,7 +45,7 @@ def data_fetch(raw_dir: RawDirOpt = None,
     try:
         outcomes = fetch(target, source)
     except OfflineError as exc:
-        console.print(str(exc))
+        console.print(escape(str(exc)))
         raise typer.Exit(code=2) from None
     except SahelCausalError as exc:
         _fail(exc)
@@ -57,12 +62,12 @@ def data_build(raw_dir: RawDirOpt = None) -> None:
     from sahel_causal.pipeline import build_processed
 
     try:
-        written = build_processed(raw_dir, progress=console.print)
+        written = build_processed(raw_dir, progress=_say)
     except SahelCausalError as exc:
         _fail(exc)
         return
     for p in written:
-        console.print(f"wrote {p}")
+        _say(f"wrote {p}")
 
 
 @data_app.command("check")
@@ -75,7 +80,7 @@ def data_check(raw_dir: RawDirOpt = None) -> None:
     except SahelCausalError as exc:
         _fail(exc)
         return
-    console.print(report)
+    console.print(escape(report))
     if not ok:
         raise typer.Exit(code=1)
 
@@ -86,11 +91,28 @@ def reproduce(raw_dir: RawDirOpt = None) -> None:
     from sahel_causal.pipeline import reproduce as run_all
 
     try:
-        written = run_all(raw_dir, progress=console.print)
+        written = run_all(raw_dir, progress=_say)
     except SahelCausalError as exc:
         _fail(exc)
         return
     console.print(f"[green]done:[/] {len(written)} files written")
+
+
+@app.command("run")
+def run(table: Annotated[str, typer.Argument(help="table2, table3, table4, a spec id or a .toml path")],
+        set_: Annotated[Optional[list[str]], typer.Option(
+            "--set", help="Override one option, e.g. --set sample.years=[2005,2020] or "
+                          "--set model.lpm.outcome='\"coup_success_any\"'")] = None) -> None:
+    """Estimate one table from its specification; with --set, write to results/_runs/ instead."""
+    from sahel_causal.pipeline import run_table
+
+    try:
+        written = run_table(table, set_ or [], progress=_say)
+    except SahelCausalError as exc:
+        _fail(exc)
+        return
+    for p in written:
+        _say(f"wrote {p}")
 
 
 def main() -> None:  # pragma: no cover

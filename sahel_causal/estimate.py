@@ -137,19 +137,32 @@ def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_infe
             res = _attach_wild(res, sample, model, regs, fe, cluster, spec)
             res = _attach_ri(res, df, sample, model, regs, fe, cluster, spec)
     elif est == "ppml":
-        res = ppml(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1", spec_id=model.id, metadata=meta)
+        def fit(d: pd.DataFrame) -> EstimationResult:
+            return ppml(d, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1", spec_id=model.id, metadata=meta)
+        res = fit(sample)
+        if "CRV3" in spec.inference.vcov:
+            res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
     elif est == "conditional_logit":
         time = "year" if "year" in fe else None
-        res = conditional_logit(sample, model.outcome, regs, group="iso3", time=time, cluster=cluster,
-                                spec_id=model.id, metadata=meta)
+
+        def fit(d: pd.DataFrame) -> EstimationResult:
+            return conditional_logit(d, model.outcome, regs, group="iso3", time=time, cluster=cluster,
+                                     spec_id=model.id, metadata=meta)
+        res = fit(sample)
+        if "CRV3" in spec.inference.vcov:
+            res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
         margins = effect_at_baseline(res)
     elif est == "firth":
         res = firth_logit(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1",
                           alpha=spec.inference.alpha, spec_id=model.id, metadata=meta)
         margins = average_marginal_effects(res, list(model.treatments))
     elif est == "logit_cubic":
-        res = pooled_logit(sample, model.outcome, regs, duration="_duration", dummies=fe, cluster=cluster,
-                           spec_id=model.id, metadata=meta)
+        def fit(d: pd.DataFrame) -> EstimationResult:
+            return pooled_logit(d, model.outcome, regs, duration="_duration", dummies=fe, cluster=cluster,
+                                spec_id=model.id, metadata=meta)
+        res = fit(sample)
+        if "CRV3" in spec.inference.vcov:
+            res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
         margins = average_marginal_effects(res, list(model.treatments))
     else:  # pragma: no cover - validated by the spec parser
         raise SpecificationError(f"{spec.source_file}: unknown estimator {est}")
@@ -189,6 +202,39 @@ def _attach_crv3(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, 
         b, s = float(res.coef[term]), float(se3[term])
         p = float(2 * ref.sf(abs(b / s))) if s > 0 else math.nan
         res = res.with_inference("crv3", term, p, b - q * s, b + q * s, {"se": s, "reference": f"t({G - 1})"})
+    return res
+
+
+def _attach_crv3_refit(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, cluster: str,
+                       fit: Callable[[pd.DataFrame], EstimationResult], alpha: float) -> EstimationResult:
+    """CRV3 for nonlinear models: leave-one-cluster-out refits (the jackknife of MacKinnon, Nielsen &
+    Webb 2023, eq. for CV3J: (G-1)/G * sum_g (b_(g) - b)(b_(g) - b)'); normal reference.
+
+    A refit that fails (e.g. the outcome stops varying without the cluster) makes CRV3 undefined
+    for the model, recorded as NaN with the reason in the detail.
+    """
+    groups = sorted(sample[cluster].unique())
+    G = len(groups)
+    terms = list(model.treatments)
+    b = res.coef[terms].to_numpy(float)
+    draws, failed = [], []
+    for g in groups:
+        try:
+            r = fit(sample[sample[cluster] != g])
+            draws.append(r.coef[terms].to_numpy(float))
+        except Exception as exc:  # noqa: BLE001 - any failed refit makes the jackknife undefined
+            failed.append(f"{g}: {type(exc).__name__}")
+    for j, term in enumerate(terms):
+        if failed:
+            res = res.with_inference("crv3", term, math.nan, math.nan, math.nan,
+                                     {"reason": "leave-one-cluster-out refit failed", "failed": failed[:5]})
+            continue
+        d = np.array(draws)[:, j] - b[j]
+        se = math.sqrt((G - 1) / G * float(d @ d))
+        q = stats.norm.ppf(1 - alpha / 2)
+        p = float(2 * stats.norm.sf(abs(b[j] / se))) if se > 0 else math.nan
+        res = res.with_inference("crv3", term, p, b[j] - q * se, b[j] + q * se,
+                                 {"se": se, "reference": "normal", "method": "leave-one-cluster-out refits"})
     return res
 
 

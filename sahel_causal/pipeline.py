@@ -134,5 +134,57 @@ def reproduce(raw_dir: str | Path | None = None, progress: Progress = lambda _m:
             manifest[_rel(f)] = {"sha256": sha256_file(f), "made_by": step.made_by,
                                  "spec": step.spec, "panel_sha256": panel_sha}
         written += files
+    from sahel_causal.report.summary import make_summary, update_readme
+
+    summary = make_summary(RESULTS_DIR)
+    written.append(_write_text(RESULTS_DIR / "summary.md", summary))
+    manifest[_rel(RESULTS_DIR / "summary.md")] = {"sha256": sha256_file(RESULTS_DIR / "summary.md"),
+                                                  "made_by": "sahel_causal/report/summary.py",
+                                                  "spec": "results/tables/table2-4 CSVs", "panel_sha256": panel_sha}
+    if update_readme(PROJECT_ROOT / "README.md", summary):
+        progress("updated the results summary in README.md")
     written.append(_write_text(RESULTS_DIR / "MANIFEST.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"))
     return written
+
+
+def resolve_table_spec(name: str) -> Path:
+    """``table2`` / ``table2_coups`` / a path -> the specification file; clear error if unknown."""
+    from sahel_causal.paths import ANALYSIS_DIR
+
+    p = Path(name)
+    if p.suffix == ".toml" and p.is_file():
+        return p
+    specs = sorted((ANALYSIS_DIR / "specs").glob("*.toml"))
+    hits = [s for s in specs if s.stem == name or s.stem.split("_")[0] == name]
+    if len(hits) != 1:
+        from sahel_causal.errors import SpecificationError
+
+        raise SpecificationError(f"unknown table {name!r}; available: {[s.stem for s in specs]}")
+    return hits[0]
+
+
+def run_table(name: str, overrides: list[str] | None = None, progress: Progress = lambda _m: None) -> list[Path]:
+    """Estimate one table. Without overrides, write to ``results/`` (as ``reproduce`` does); with
+    ``--set key=value`` overrides, write to ``results/_runs/<spec id>-<hash>/`` together with the
+    overridden specification, so that the published results are never overwritten."""
+    import tomli_w
+
+    from sahel_causal.estimate import estimate
+    from sahel_causal.report.outputs import write_table_result
+    from sahel_causal.specs.io import apply_overrides, parse_spec, read_toml, spec_hash
+
+    path = resolve_table_spec(name)
+    raw = read_toml(path)
+    doc = apply_overrides(raw, overrides or [], path.name)
+    spec = parse_spec(doc, path.name)
+    panel = load_panel()
+    tr = estimate(spec, panel, progress=progress)
+    if overrides:
+        h = spec_hash(doc)
+        out = RESULTS_DIR / "_runs" / f"{spec.id}-{h[:10]}"
+        out.mkdir(parents=True, exist_ok=True)
+        spec_file = out / path.name
+        spec_file.write_text("# " + path.name + " with --set " + " ".join(overrides) + "\n" + tomli_w.dumps(doc),
+                             encoding="utf-8")
+        return [spec_file, *write_table_result(tr, out, h)]
+    return write_table_result(tr, RESULTS_DIR, sha256_file(path))
