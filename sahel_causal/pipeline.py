@@ -75,18 +75,19 @@ def build_processed(raw_dir: str | Path | None = None, progress: Progress = lamb
     return written
 
 
-def load_panel(path: Path = PANEL_CSV, verify: bool = True) -> pd.DataFrame:
-    """Read the committed panel; with ``verify``, refuse a file that differs from provenance.json."""
+def load_panel(path: Path = PANEL_CSV, verify: bool = True, provenance: Path = PROVENANCE_JSON) -> pd.DataFrame:
+    """Read the committed panel; with ``verify``, refuse a file whose sha256 differs from provenance.json."""
     if not path.is_file():
         raise RawDataError(f"{path} is missing: run `sahel-causal data build` (needs the raw data).")
-    if verify and PROVENANCE_JSON.is_file() and path == PANEL_CSV:
-        prov = json.loads(PROVENANCE_JSON.read_text())
+    if verify and provenance.is_file():
+        prov = json.loads(provenance.read_text())
         want = prov["outputs"].get(_rel(path))
         got = sha256_file(path)
         if want is not None and want != got:
             raise SchemaError(
-                f"{path} differs from the version recorded in {PROVENANCE_JSON.name} (sha256 {want}, "
-                f"found {got}): it was edited by hand. Rebuild it with `sahel-causal data build`."
+                f"{path} differs from the version recorded in {provenance.name} (sha256 {want}, "
+                f"found {got}): it was changed after it was built. Rebuild it with `sahel-causal data build` "
+                "(or restore it with git)."
             )
     return pd.read_csv(path, dtype={"iso3": str, "country": str})
 
