@@ -170,7 +170,7 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
     overridden specification, so that the published results are never overwritten."""
     import tomli_w
 
-    from sahel_causal.estimate import estimate
+    from sahel_causal.estimation import estimate
     from sahel_causal.report.outputs import write_table_result
     from sahel_causal.specs.io import apply_overrides, parse_spec, read_toml, spec_hash
 

@@ -74,7 +74,7 @@ _CACHE: dict[tuple[str, str], object] = {}
 
 def table_result(spec_id: str, panel: pd.DataFrame):
     """Estimate ``analysis/specs/<spec_id>.toml`` once per panel within a run (Tables 2-4 and the plot share it)."""
-    from sahel_causal.estimate import estimate
+    from sahel_causal.estimation import estimate
     from sahel_causal.paths import ANALYSIS_DIR
     from sahel_causal.results import data_checksum
 
@@ -137,11 +137,11 @@ def steps() -> list[Step]:
         Step("Figure 1 (trends)", "sahel_causal/report/figure1.py", "descriptive: per-country means by year", _figure1),
         Step("Figure 2 (timeline)", "sahel_causal/report/timeline_figure.py",
              "data/reference/us_programs.csv + external_deployments.csv", _timeline),
-        Step("Table 2 (coups)", "sahel_causal/estimate.py + report/results_table.py",
+        Step("Table 2 (coups)", "sahel_causal/estimation.py + report/results_table.py",
              "analysis/specs/table2_coups.toml", _results_table("table2_coups")),
-        Step("Table 3 (violence)", "sahel_causal/estimate.py + report/results_table.py",
+        Step("Table 3 (violence)", "sahel_causal/estimation.py + report/results_table.py",
              "analysis/specs/table3_violence.toml", _results_table("table3_violence")),
-        Step("Table 4 (heterogeneity)", "sahel_causal/estimate.py + report/results_table.py",
+        Step("Table 4 (heterogeneity)", "sahel_causal/estimation.py + report/results_table.py",
              "analysis/specs/table4_heterogeneity.toml", _results_table("table4_heterogeneity")),
         Step("Figure 3 (coefficient plot)", "sahel_causal/report/coefplot.py",
              "analysis/specs/table2_coups.toml + table3_violence.toml", _coefplot),

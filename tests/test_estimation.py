@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from sahel_causal.estimate import _attach_crv3_refit, estimate
+from sahel_causal.estimation import _attach_crv3_refit, estimate
 from sahel_causal.models import fe_ols
 from sahel_causal.pipeline import load_panel
 from sahel_causal.specs import parse_spec
@@ -169,3 +169,10 @@ def test_tidy_reports_sample_and_lost_events(panel):
     assert mo.n_countries == 54 and mo.n_events and mo.n_events > 20
     assert any("missing train_pc_l1" in r for r, _ in mo.sample_drops)
     assert not math.isnan(tr.tidy()["within_sd"].iloc[0])
+
+
+def test_package_level_estimate_is_the_function():
+    import sahel_causal
+    from sahel_causal.estimation import estimate as fn
+
+    assert sahel_causal.estimate is fn
