@@ -84,6 +84,18 @@ def table_result(spec_id: str, panel: pd.DataFrame):
     return _CACHE[key]
 
 
+def _round_floats(obj, digits: int = 10):
+    """Round every float to ``digits`` significant digits: last-bit differences between runs
+    (multithreaded linear algebra) must not change the published bytes."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}")
+    if isinstance(obj, dict):
+        return {k: _round_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_round_floats(v, digits) for v in obj]
+    return obj
+
+
 def write_table_result(tr, directory: Path, spec_sha256: str) -> list[Path]:
     """Write the formatted table, its sample notes and the full results (JSON) of one specification."""
     import json
@@ -100,7 +112,7 @@ def write_table_result(tr, directory: Path, spec_sha256: str) -> list[Path]:
            "margins": {mo.model.id: mo.margins.to_dict() for mo in tr.models if mo.margins is not None}}
     est = directory / "estimates" / f"{tr.spec.id}.json"
     est.parent.mkdir(parents=True, exist_ok=True)
-    est.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8", newline="\n")
+    est.write_text(json.dumps(_round_floats(doc), indent=1, sort_keys=True) + "\n", encoding="utf-8", newline="\n")
     files.append(est)
     return files
 
