@@ -142,6 +142,16 @@ def _coefplot(panel: pd.DataFrame) -> list[Path]:
     return out
 
 
+def _coup_paths(panel: pd.DataFrame) -> list[Path]:
+    from sahel_causal.pipeline import write_csv
+    from sahel_causal.report.coup_paths import coup_event_paths, make_coup_paths_figure, summarise
+    from sahel_causal.report.figures import save_figure
+
+    out = save_figure(make_coup_paths_figure(panel), RESULTS_DIR / "figures", "figure4_training_around_coups")
+    out.append(write_csv(summarise(coup_event_paths(panel)), RESULTS_DIR / "figures" / "figure4_training_around_coups_data.csv"))
+    return out
+
+
 def steps() -> list[Step]:
     """Every output of ``make reproduce``, in order."""
     return [
@@ -155,6 +165,8 @@ def steps() -> list[Step]:
              "analysis/specs/table3_violence.toml", _results_table("table3_violence")),
         Step("Table 4 (heterogeneity)", "sahel_causal/estimation.py + report/results_table.py",
              "analysis/specs/table4_heterogeneity.toml", _results_table("table4_heterogeneity")),
+        Step("Figure 4 (training around coups)", "sahel_causal/report/coup_paths.py",
+             "descriptive: event time -5..+5 around coups 2000-2020", _coup_paths),
         Step("Figure 3 (coefficient plot)", "sahel_causal/report/coefplot.py",
              "analysis/specs/table2_coups.toml + table3_violence.toml", _coefplot),
     ]
