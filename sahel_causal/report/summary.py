@@ -70,6 +70,8 @@ def make_summary(results_dir: Path = RESULTS_DIR) -> str:
     no7008 = _row(t2, "lpm_no7008", "train_pc_l1")
     firth = _row(t2, "firth", "train_pc_l1")
     aid = _row(t2, "lpm_aid", "aid_pc_l1")
+    ct = _row(t2, "lpm_ct_share", "ct_share_l1")
+    sec = _row(t2, "lpm_securitization", "securitization_l1")
     ucdp = _row(t3, "ppml_ucdp", "train_pc_l1")
     acled = _row(t3, "ppml_acled", "train_pc_l1")
     civ = _row(t3, "ppml_acled_civ", "train_pc_l1")
@@ -88,7 +90,7 @@ def make_summary(results_dir: Path = RESULTS_DIR) -> str:
         f"attempt (mean {lpm['outcome_mean'] * 100:.1f}%): {_verdict(lpm)}; {_ps(lpm)}. With log total spending: "
         f"{tot['effect_1sd'] * 100:+.2f} points, {_verdict(tot)} ({_ps(tot)}). The Firth logit for rare events "
         f"gives an average marginal effect of {firth['margin'] * 100:+.2f} points per US$ per capita "
-        f"({_p(firth['p_value'])}, CRV1). Dropping the Section 7008 suspension years gives "
+        f"(coefficient p = {_p(firth['p_value'])}, CRV1). Dropping the Section 7008 suspension years gives "
         f"{no7008['effect_1sd'] * 100:+.2f} points ({_ps(no7008)}). Training in the *next* year (lead test) has "
         f"{lead['effect_1sd'] * 100:+.2f} points ({_ps(lead)}).",
         f"- **The claim that U.S. security assistance raised coup risk** is therefore "
@@ -97,7 +99,10 @@ def make_summary(results_dir: Path = RESULTS_DIR) -> str:
            "not supported by the few-cluster-robust inference in the main specifications." if
            _verdict(lpm) == "no detectable association" and _verdict(tot) == "no detectable association" else
            "supported by at least one main specification under few-cluster-robust inference (see Table 2).")
-        + f" Total U.S. aid (the economic comparison) shows {_verdict(aid)} ({_ps(aid)}).",
+        + f" Total U.S. aid (the economic comparison) shows {_verdict(aid)} ({_ps(aid)}). The composition of training "
+        f"(share of train-and-equip and counterterrorism programs) shows {_verdict(ct)} ({_ps(ct)}), and "
+        f"'securitization' (military aid relative to all U.S. aid, FY2002-2015 only) shows {_verdict(sec)} "
+        f"({_ps(sec)}).",
         f"- **Violence (Table 3).** PPML: one SD more training goes with a {100 * (math.exp(ucdp['effect_1sd']) - 1):+.0f}% "
         f"change in UCDP organized-violence deaths ({_verdict(ucdp)}; {_ps(ucdp)}), "
         f"{100 * (math.exp(acled['effect_1sd']) - 1):+.0f}% in ACLED fatalities ({_ps(acled)}) and "
