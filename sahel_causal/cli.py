@@ -19,7 +19,7 @@ from sahel_causal.errors import SahelCausalError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 data_app = typer.Typer(no_args_is_help=True, help="Raw sources and the analysis panel.")
 app.add_typer(data_app, name="data")
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def _say(message: str) -> None:
