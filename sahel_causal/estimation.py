@@ -77,6 +77,8 @@ class TableResult:
             t["nobs"] = mo.result.nobs
             t["n_countries"] = mo.n_countries
             t["n_clusters"] = mo.result.n_clusters
+            t["fixed_effects"] = "+".join(mo.model.fixed_effects)
+            t["controls"] = "+".join(mo.model.controls)
             t["outcome_mean"] = mo.result.outcome_mean
             t["within_sd"] = [mo.within_sd.get(term, math.nan) for term in t["term"]]
             t["effect_1sd"] = t["estimate"] * t["within_sd"]

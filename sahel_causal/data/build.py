@@ -144,13 +144,27 @@ def build_panel(raw_dir: Path, log: DataLog, progress: Callable[[str], None] = l
     return BuiltPanel(panel=panel, country_month=round_floats(month), inputs=inputs, column_sources=column_sources)
 
 
+ALT_TIMELINE_COLUMNS = ("tsctp_partner", "tsctp_entry_year", "external_security_actors")
+
+
 def _add_timelines(panel: pd.DataFrame, column_sources: dict[str, str]) -> pd.DataFrame:
-    try:
-        from sahel_causal.data import timelines
-    except ImportError:
-        return panel
+    """Timeline columns (main coding) plus ``<col>_alt`` columns of the alternative coding.
+
+    Where sources disagree on a year, the reference tables hold the alternative in
+    ``alt_start_year``/``alt_end_year``; the ``_alt`` columns let a specification rerun a model
+    on the alternative coding (robustness) without editing the tables.
+    """
+    from sahel_causal.data import timelines
+
     before = set(panel.columns)
     out = timelines.add_timelines(panel)
+    years = sorted(panel["year"].unique())
+    alt = timelines.program_country_years(timelines.load_us_programs(), years, alternative=True).merge(
+        timelines.deployment_country_years(timelines.load_deployments(), years, alternative=True),
+        on=["iso3", "year"], how="outer", validate="one_to_one")
+    sub = alt[["iso3", "year", *ALT_TIMELINE_COLUMNS]].rename(columns={c: f"{c}_alt" for c in ALT_TIMELINE_COLUMNS})
+    out = add_source(out, sub, "timelines (alternative coding)",
+                     {f"{c}_alt": f"{c}_alt" for c in ALT_TIMELINE_COLUMNS})
     for c in set(out.columns) - before:
         column_sources[c] = "reference"
     return out

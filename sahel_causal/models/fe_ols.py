@@ -95,6 +95,15 @@ def validate_columns(df: pd.DataFrame, columns: Iterable[str], what: str = "colu
         raise SchemaError("the data frame's row labels must be unique (dropped rows are reported by label)")
 
 
+def model_columns(outcome: str, regressors: Sequence[str], *others: str | None) -> tuple[str, ...]:
+    """Columns an estimator uses: outcome, regressors, then ``others`` (None skipped), duplicates removed.
+
+    The order is kept (first occurrence wins); it is the column order of the estimation frame.
+    """
+    cols = [outcome, *regressors, *(c for c in others if c is not None)]
+    return tuple(dict.fromkeys(cols))
+
+
 def as_name_tuple(names: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
     """Normalise a column name or list of names to a tuple of unique strings."""
     if names is None:
@@ -217,12 +226,7 @@ class FeOlsConfig:
 
     @property
     def used_columns(self) -> tuple[str, ...]:
-        cols = [self.outcome, *self.regressors, *self.fe]
-        if self.cluster is not None:
-            cols.append(self.cluster)
-        if self.weights is not None:
-            cols.append(self.weights)
-        return tuple(dict.fromkeys(cols))
+        return model_columns(self.outcome, self.regressors, *self.fe, self.cluster, self.weights)
 
 
 def _make_config(

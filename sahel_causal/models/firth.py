@@ -52,6 +52,7 @@ from sahel_causal.models.fe_ols import (
     cluster_label,
     drop_missing,
     merge_metadata,
+    model_columns,
     validate_columns,
 )
 from sahel_causal.models.logit import _check_binary, logit_design
@@ -79,9 +80,7 @@ class FirthConfig:
 
     @property
     def used_columns(self) -> tuple[str, ...]:
-        cols = [self.outcome, *self.regressors] + ([self.duration] if self.duration else [])
-        cols += list(self.fe) + ([self.cluster] if self.cluster else [])
-        return tuple(dict.fromkeys(cols))
+        return model_columns(self.outcome, self.regressors, self.duration or None, *self.fe, self.cluster or None)
 
 
 def firth_logit(

@@ -49,6 +49,7 @@ from sahel_causal.models.fe_ols import (
     cluster_label,
     drop_missing,
     merge_metadata,
+    model_columns,
     row_ids,
     validate_columns,
 )
@@ -131,9 +132,7 @@ class ClogitConfig:
 
     @property
     def used_columns(self) -> tuple[str, ...]:
-        cols = [self.outcome, *self.regressors, self.group]
-        cols += [c for c in (self.time, self.cluster) if c is not None]
-        return tuple(dict.fromkeys(cols))
+        return model_columns(self.outcome, self.regressors, self.group, self.time, self.cluster)
 
 
 def conditional_logit(
@@ -325,9 +324,8 @@ class PooledLogitConfig:
 
     @property
     def used_columns(self) -> tuple[str, ...]:
-        cols = [self.outcome, *self.regressors] + ([self.duration] if self.duration else [])
-        cols += list(self.dummies) + ([self.cluster] if self.cluster else [])
-        return tuple(dict.fromkeys(cols))
+        return model_columns(self.outcome, self.regressors, self.duration or None, *self.dummies,
+                             self.cluster or None)
 
 
 def pooled_logit(

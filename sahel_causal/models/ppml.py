@@ -46,6 +46,7 @@ from sahel_causal.models.fe_ols import (
     cluster_label,
     drop_missing,
     merge_metadata,
+    model_columns,
     row_ids,
     singleton_mask,
     validate_columns,
@@ -74,8 +75,7 @@ class PpmlConfig:
 
     @property
     def used_columns(self) -> tuple[str, ...]:
-        cols = [self.outcome, *self.regressors, *self.fe] + ([self.cluster] if self.cluster else [])
-        return tuple(dict.fromkeys(cols))
+        return model_columns(self.outcome, self.regressors, *self.fe, self.cluster or None)
 
 
 def ppml(

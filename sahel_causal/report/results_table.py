@@ -60,6 +60,8 @@ def format_results(tr, provenance: dict[str, str]) -> Table:  # tr: TableResult
             "1 SD effect": _num(t["effect_1sd"]),
             "Prob. effect": _num(col(t, "margin")),
             "N (countries)": f"{int(t['nobs'])} ({int(t['n_countries'])})",
+            "FE": t["fixed_effects"] or "none",
+            "G": "--" if pd.isna(t["n_clusters"]) else str(int(t["n_clusters"])),
             "Mean y": _num(t["outcome_mean"]),
         })
     body = pd.DataFrame(rows)

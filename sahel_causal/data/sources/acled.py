@@ -38,12 +38,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import crosswalk, iso3_from_names, state_years
+from sahel_causal.data.coverage import finalize_types
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "acled"
@@ -102,16 +102,6 @@ COUNTRY_MONTH_SCHEMA = pa.DataFrameSchema(
     },
     strict=True, ordered=True, unique=["iso3", "year", "month"],
 )
-
-
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, what: str) -> pd.DataFrame:
-    try:
-        return schema.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: {what} fails its schema: {exc}. The raw file or the loader changed; "
-            "check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def coverage_start() -> dict[str, int]:
@@ -227,7 +217,7 @@ def load_country_month(raw_dir: Path, log: DataLog | None = None) -> pd.DataFram
                f"{RELEASE_DATE:%B %Y} is covered only to {RELEASE_DATE:%d %B %Y} (release date): "
                "its counts are incomplete", "acled_month_complete = False")
     out = out.drop(columns="value").sort_values(["iso3", "year", "month"], ignore_index=True)
-    return _validate(out, COUNTRY_MONTH_SCHEMA, "country-month table")
+    return validate_frame(out, COUNTRY_MONTH_SCHEMA, SOURCE_ID, "country-month table")
 
 
 def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -277,12 +267,11 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
         out[col] = np.where(covered, merged["value"].fillna(0), np.nan).astype(float)
     out["acled_partial_year"] = (months > 0) & (months < 12)
     out["acled_months_covered"] = months.astype("int64")
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
+    finalize_types(out)
     log.record(SOURCE_ID, "flag", int(out["acled_partial_year"].sum()),
                f"{last_year} is partial: ACLED release as of {RELEASE_DATE:%d %B %Y} "
                f"({last_month} months, the last incomplete)", "acled_partial_year = True")
-    return _validate(out, COUNTRY_YEAR_SCHEMA, "country-year table")
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID, "country-year table")
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:

@@ -24,13 +24,12 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import iso3_from_code
+from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "archigos"
@@ -53,16 +52,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     checks=pa.Check(lambda d: d["leader_transition"].isna() | d["year"].between(*COVERAGE),
                     error="values only within 1870-2015"),
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -97,15 +86,10 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
         raise DuplicateKeyError(f"{SOURCE_ID}: duplicated state-years {dup.head(6).to_dict('records')}.")
     out = to_spine(df, list(COLUMNS.values()), SOURCE_ID, log, YEARS)
     covered_states = set(df["iso3"])
-    gaps = out[out["year"].between(*COVERAGE) & out["iso3"].isin(covered_states) & out["leader_transition"].isna()]
-    if len(gaps):
-        log.record(SOURCE_ID, "flag", len(gaps),
-                   "state-years of covered states missing from Archigos (left NaN)",
-                   "; ".join(f"{r.iso3} {r.year}" for r in gaps.head(40).itertuples()))
+    flag_gaps(out, "leader_transition", COVERAGE, SOURCE_ID, log,
+              "state-years of covered states missing from Archigos (left NaN)",
+              among=out["iso3"].isin(covered_states))
     absent = sorted(set(out["iso3"]) - covered_states)
     log.record(SOURCE_ID, "flag", len(absent), "African states not coded by Archigos (NaN)", ", ".join(absent))
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    for c in COLUMNS.values():
-        out[c] = out[c].astype(float)
-    return _validate(out)
+    finalize_types(out, COLUMNS.values())
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

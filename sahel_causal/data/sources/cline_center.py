@@ -21,16 +21,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.corrections import apply_corrections
-from sahel_causal.data.countries import crosswalk, iso3_from_code, state_years
+from sahel_causal.data.countries import iso3_from_code
+from sahel_causal.data.coverage import (
+    counts_to_spine, drop_events_before_independence, fill_zeros_within, finalize_types)
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import ImplausibleValueError, SchemaError
 
 SOURCE_ID = "cline_center"
@@ -77,16 +77,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     checks=pa.Check(lambda d: d["cline_coups_realized"].notna() == d["cline_covered"],
                     error="counts are missing exactly where cline_covered is False"),
 )
-
-
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, what: str) -> pd.DataFrame:
-    try:
-        return schema.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: {what} fails its schema: {exc}. The raw file or the loader changed; "
-            "check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def read_raw(raw_dir: Path) -> pd.DataFrame:
@@ -170,7 +160,7 @@ def load_events(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     else:
         log.record(SOURCE_ID, "note", 1, "Guinea's 2021 coup is present: the known gap of this copy is "
                    "fixed; update the docstrings and MANIFEST.md")
-    return _validate(out, EVENTS_SCHEMA, "event table")
+    return validate_frame(out, EVENTS_SCHEMA, SOURCE_ID, "event table")
 
 
 def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -191,34 +181,20 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
     if log is None:
         log = DataLog()
     ev = load_events(raw_dir, log)
-    start = ev["iso3"].map(dict(zip(crosswalk()["iso3"], crosswalk()["state_start"])))
-    early = ev[ev["year"] < start]
-    if len(early):
-        log.record(SOURCE_ID, "drop", len(early),
-                   "event before the state's independence year (not in the state-year panel; kept in "
-                   "the event table)",
-                   "; ".join(f"{r.iso3} {r.date:%Y-%m-%d} {r.event_type}" for r in early.itertuples()))
-        ev = ev.drop(early.index)
+    ev = drop_events_before_independence(ev, SOURCE_ID, log,
+                                         lambda r: f"{r.iso3} {r.date:%Y-%m-%d} {r.event_type}")
     counts = (ev.groupby(["iso3", "year"], as_index=False)
                 .agg(cline_coups_realized=("realized", "sum"),
                      cline_coups_attempted=("attempted", "sum"),
                      cline_conspiracies=("conspiracy", "sum")))
-    spine = state_years(*YEARS)[["iso3", "year"]]
-    out = spine.merge(counts, on=["iso3", "year"], how="left", validate="one_to_one")
-    lost = len(counts) - int(out["cline_coups_realized"].notna().sum())
-    if lost:
-        raise SchemaError(f"{SOURCE_ID}: {lost} state-years with events fall outside YEARS={YEARS}.")
+    out = counts_to_spine(counts, YEARS, SOURCE_ID, "events")
     out["cline_covered"] = out["year"].between(*COVERAGE)
-    for c in ["cline_coups_realized", "cline_coups_attempted", "cline_conspiracies"]:
-        out[c] = np.where(out["cline_covered"], out[c].fillna(0), np.nan).astype(float)
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    log.record(SOURCE_ID, "fill",
-               int((out["cline_covered"] & out["cline_coups_realized"].eq(0)
-                    & out["cline_coups_attempted"].eq(0) & out["cline_conspiracies"].eq(0)).sum()),
-               "state-years of 1945-2022 without a listed event set to 0 (the event list is complete "
-               "for its window)")
-    return _validate(out, COUNTRY_YEAR_SCHEMA, "country-year table")
+    fill_zeros_within(out, ["cline_coups_realized", "cline_coups_attempted", "cline_conspiracies"],
+                      out["cline_covered"], SOURCE_ID, log,
+                      "state-years of 1945-2022 without a listed event set to 0 (the event list is complete "
+                      "for its window)")
+    finalize_types(out)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID, "country-year table")
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:

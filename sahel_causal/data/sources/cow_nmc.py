@@ -27,13 +27,12 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import iso3_from_code
+from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "cow_nmc"
@@ -54,16 +53,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     },
     strict=True, ordered=True, unique=["iso3", "year"],
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -106,12 +95,6 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
                    "milper is 0 as published (under 500 personnel, rounded); ratios per personnel are undefined there",
                    "; ".join(f"{r.iso3} {r.year}" for r in zero.head(40).itertuples())
                    + (" ..." if len(zero) > 40 else ""))
-    gaps = out[out["year"].between(*COVERAGE) & out["milper"].isna()]
-    if len(gaps):
-        log.record(SOURCE_ID, "flag", len(gaps), "state-years without NMC military personnel (NaN)",
-                   "; ".join(f"{r.iso3} {r.year}" for r in gaps.head(40).itertuples()))
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    for c in out_cols:
-        out[c] = out[c].astype(float)
-    return _validate(out)
+    flag_gaps(out, "milper", COVERAGE, SOURCE_ID, log, "state-years without NMC military personnel (NaN)")
+    finalize_types(out, out_cols)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

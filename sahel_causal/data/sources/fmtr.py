@@ -97,14 +97,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.corrections import apply_corrections
 from sahel_causal.data.countries import iso3_from_names, state_years
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.money import fiscal_to_calendar_year
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.data.sources.fmtr_programs import (
     PROGRAM_GROUPS,
     classify_program_names,
@@ -114,6 +113,9 @@ from sahel_causal.errors import DuplicateKeyError, ReferenceDataError, SchemaErr
 from sahel_causal.paths import REFERENCE_DIR
 
 SOURCE_ID = "fmtr"
+#: What to do when a table of this loader fails its schema (see :func:`validate_frame`).
+ADVICE = ("The raw file or the loader changed; check the file against MANIFEST.md and fix the loader "
+          "or data/corrections.csv.")
 BLOCK_CORRECTIONS_CSV = REFERENCE_DIR / "fmtr_block_corrections.csv"
 BLOCK_CORRECTION_COLUMNS = ["report", "first_row_id", "last_row_id", "field", "old_value", "new_value",
                             "reason", "reference"]
@@ -247,16 +249,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
                  error="group costs add up to the total"),
     ],
 )
-
-
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, what: str) -> pd.DataFrame:
-    try:
-        return schema.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: {what} fails its schema: {exc}. The raw file or the loader changed; "
-            "check the file against MANIFEST.md and fix the loader or data/corrections.csv."
-        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -628,7 +620,7 @@ def clean_courses(raw: pd.DataFrame, log: DataLog | None = None) -> pd.DataFrame
                 "start_date", "end_date", "location", "quantity_raw", "total_cost_raw", "parse_rule", "iso3",
                 "report"]:
         out[col] = out[col].astype(str)
-    return _validate(out, COURSES_SCHEMA, "course table")
+    return validate_frame(out, COURSES_SCHEMA, SOURCE_ID, "course table", advice=ADVICE)
 
 
 def load_courses(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -845,7 +837,7 @@ def courses_to_country_year(courses: pd.DataFrame, log: DataLog | None = None) -
     out = out[COUNTRY_YEAR_COLUMNS].sort_values(keys, ignore_index=True)
     if out.duplicated(keys).any():
         raise DuplicateKeyError(f"{SOURCE_ID}: country-year table has duplicated iso3-year keys.")
-    return _validate(out, COUNTRY_YEAR_SCHEMA, "country-year table")
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID, "country-year table", advice=ADVICE)
 
 
 def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:

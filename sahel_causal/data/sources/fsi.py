@@ -28,13 +28,12 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import iso3_from_names
+from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "fsi"
@@ -58,16 +57,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     },
     strict=True, ordered=True, unique=["iso3", "year"],
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def _norm(col: object) -> str:
@@ -136,10 +125,7 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     df = pd.concat(parts, ignore_index=True)
     df["year"] = df["year"].astype("int64")
     out = to_spine(df, list(COLUMNS), SOURCE_ID, log, YEARS)
-    gaps = out[out["year"].between(*COVERAGE) & out["fsi_total"].isna()]
-    if len(gaps):
-        log.record(SOURCE_ID, "flag", len(gaps), "state-years absent from the FSI report of that year (NaN)",
-                   "; ".join(f"{r.iso3} {r.year}" for r in gaps.head(60).itertuples()))
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    return _validate(out)
+    flag_gaps(out, "fsi_total", COVERAGE, SOURCE_ID, log,
+              "state-years absent from the FSI report of that year (NaN)", limit=60)
+    finalize_types(out)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

@@ -23,15 +23,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
-from sahel_causal.data.countries import iso3_from_names, state_years
+from sahel_causal.data.countries import iso3_from_names
+from sahel_causal.data.coverage import fill_zeros_within, finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "gtd"
@@ -60,16 +59,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
                     & (d["gtd_incidents"].isna() == d["gtd_injuries"].isna()),
                     error="the three columns are missing together"),
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def covered(year: pd.Series) -> pd.Series:
@@ -114,26 +103,17 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
     if (~covered(df["year"])).any():
         raise SchemaError(f"{SOURCE_ID}: rows outside 1970-2020 or in 1993; the registered file has none.")
 
-    spine = state_years(*YEARS)[["iso3", "year"]]
-    merged = df.merge(spine.assign(_in=True), on=["iso3", "year"], how="left")
-    early = merged[merged["_in"].isna()]
-    if len(early):
-        log.record(SOURCE_ID, "drop", len(early),
-                   "rows for years before the state's independence (outside the state-year panel)",
-                   "; ".join(f"{r.iso3} {r.year}: {r.gtd_incidents} incidents, {r.gtd_fatalities} deaths"
-                             for r in early.itertuples()))
-    out = spine.merge(df, on=["iso3", "year"], how="left", validate="one_to_one")
-    cov = covered(out["year"])
-    log.record(SOURCE_ID, "fill", int((cov & out["gtd_incidents"].isna()).sum()),
-               "state-years of 1970-2020 (except 1993) without a row set to 0 (the file lists only "
-               "country-years with incidents)")
+    out = to_spine(df, list(COLUMNS.values()), SOURCE_ID, log, YEARS,
+                   reason="rows for years before the state's independence (outside the state-year panel)",
+                   describe=lambda r: f"{r.iso3} {r.year}: {r.gtd_incidents} incidents, {r.gtd_fatalities} deaths",
+                   limit=None)
+    fill_zeros_within(out, list(COLUMNS.values()), covered(out["year"]), SOURCE_ID, log,
+                      "state-years of 1970-2020 (except 1993) without a row set to 0 (the file lists only "
+                      "country-years with incidents)")
     log.record(SOURCE_ID, "flag", int((out["year"] == 1993).sum()),
                "1993 left NaN for every state: GTD lost its 1993 data")
-    for c in COLUMNS.values():
-        out[c] = np.where(cov, out[c].fillna(0), np.nan).astype(float)
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    return _validate(out)
+    finalize_types(out)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:

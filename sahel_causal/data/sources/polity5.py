@@ -29,13 +29,12 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import iso3_from_names
+from sahel_causal.data.coverage import finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "polity5"
@@ -57,16 +56,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     checks=pa.Check(lambda d: d["polity2"].isna() | d["year"].between(*COVERAGE),
                     error="values only within 1946-2018"),
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -123,7 +112,5 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
                f"African rows before {YEARS[0]} are outside the frame's years (the study's panel starts later)")
     df = df[~early]
     out = to_spine(df[["iso3", "year", "polity2"]], ["polity2"], SOURCE_ID, log, YEARS)
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    out["polity2"] = out["polity2"].astype(float)
-    return _validate(out)
+    finalize_types(out, ["polity2"])
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

@@ -28,16 +28,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.corrections import apply_corrections
-from sahel_causal.data.countries import crosswalk, iso3_from_code, state_years
+from sahel_causal.data.countries import iso3_from_code
+from sahel_causal.data.coverage import (
+    counts_to_spine, drop_events_before_independence, fill_zeros_within, finalize_types)
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, ImplausibleValueError, SchemaError
 
 SOURCE_ID = "powell_thyne"
@@ -82,16 +82,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
                  error="counts are missing exactly where pt_covered is False"),
     ],
 )
-
-
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, what: str) -> pd.DataFrame:
-    try:
-        return schema.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: {what} fails its schema: {exc}. The raw file or the loader changed; "
-            "check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def read_raw(raw_dir: Path) -> pd.DataFrame:
@@ -158,7 +148,7 @@ def load_events(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     dup = out[out.duplicated(["iso3", "date"], keep=False)]
     if len(dup):
         raise DuplicateKeyError(f"{SOURCE_ID}: several events share a state and date: {dup.to_dict('records')}.")
-    return _validate(out, EVENTS_SCHEMA, "event table")
+    return validate_frame(out, EVENTS_SCHEMA, SOURCE_ID, "event table")
 
 
 def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -182,37 +172,23 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
     ev = load_events(raw_dir, log)
 
     # Events in a year before the state's independence cannot be placed in the state-year panel.
-    start = ev["iso3"].map(dict(zip(crosswalk()["iso3"], crosswalk()["state_start"])))
-    early = ev[ev["year"] < start]
-    if len(early):
-        log.record(SOURCE_ID, "drop", len(early), "event before the state's independence year "
-                   "(not in the state-year panel; kept in the event table)",
-                   "; ".join(f"{r.iso3} {r.date:%Y-%m-%d}" for r in early.itertuples()))
-        ev = ev.drop(early.index)
+    ev = drop_events_before_independence(ev, SOURCE_ID, log, lambda r: f"{r.iso3} {r.date:%Y-%m-%d}")
 
     counts = (ev.assign(success=ev["successful"].astype(int))
                 .groupby(["iso3", "year"], as_index=False)
                 .agg(coup_attempts=("success", "size"), coup_successes=("success", "sum")))
     counts["coup_failed"] = counts["coup_attempts"] - counts["coup_successes"]
 
-    spine = state_years(*YEARS)[["iso3", "year"]]
-    out = spine.merge(counts, on=["iso3", "year"], how="left", validate="one_to_one")
-    lost = len(counts) - int(out["coup_attempts"].notna().sum())
-    if lost:  # an event year outside YEARS: only possible if YEARS is narrowed
-        raise SchemaError(f"{SOURCE_ID}: {lost} state-years with coups fall outside YEARS={YEARS}.")
+    out = counts_to_spine(counts, YEARS, SOURCE_ID, "coups")
     out["pt_covered"] = out["year"].between(*COVERAGE)
-    cols = ["coup_attempts", "coup_successes", "coup_failed"]
-    for c in cols:
-        out[c] = np.where(out["pt_covered"], out[c].fillna(0), np.nan).astype(float)
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    log.record(SOURCE_ID, "fill", int((out["pt_covered"] & (out["coup_attempts"] == 0)).sum()),
-               "state-years of 1950-2023 without a listed coup set to 0 (the event list is complete "
-               "for its window)", "2023 treated as covered though the file ends September 2023")
+    fill_zeros_within(out, ["coup_attempts", "coup_successes", "coup_failed"], out["pt_covered"], SOURCE_ID, log,
+                      "state-years of 1950-2023 without a listed coup set to 0 (the event list is complete "
+                      "for its window)", "2023 treated as covered though the file ends September 2023")
+    finalize_types(out)
     log.record(SOURCE_ID, "flag", int((out["year"] == COVERAGE[1]).sum()),
                "2023 counts cover events to early September 2023 only (version V2023.09.08); "
                "attempts later in 2023 are missing and appear as 0")
-    return _validate(out, COUNTRY_YEAR_SCHEMA, "country-year table")
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID, "country-year table")
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:

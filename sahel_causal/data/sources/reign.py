@@ -31,12 +31,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import iso3_from_code, state_years
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, ImplausibleValueError, SchemaError
 
 SOURCE_ID = "reign"
@@ -59,16 +58,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     checks=pa.Check(lambda d: d["leader_tenure_years"].isna() | d["year"].between(*COVERAGE),
                     error="values only within 1950-2020"),
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def load_spells(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -158,4 +147,4 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
         "leader_tenure_years": np.where(ok, tenure, np.nan).astype(float),
     })
     out["leader_name"] = out["leader_name"].where(out["leader_name"].notna(), None)
-    return _validate(out)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

@@ -28,13 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import iso3_from_names
+from sahel_causal.data.coverage import finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "sipri_milex"
@@ -59,16 +58,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     },
     strict=True, ordered=True, unique=["iso3", "year"],
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def read_sheet(sheet: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -148,8 +137,5 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     merged = parts[0].merge(parts[1], on=["iso3", "year"], how="outer", validate="one_to_one")
     merged = merged[merged[list(SHEETS)].notna().any(axis=1)]
     out = to_spine(merged, list(SHEETS), SOURCE_ID, log, YEARS)
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    for c in SHEETS:
-        out[c] = out[c].astype(float)
-    return _validate(out)
+    finalize_types(out, SHEETS)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

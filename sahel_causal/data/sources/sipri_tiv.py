@@ -33,16 +33,14 @@ import csv
 import io
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import iso3_from_names
+from sahel_causal.data.coverage import fill_zeros_within, finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import SchemaError
 
 SOURCE_ID = "sipri_tiv"
@@ -69,16 +67,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
                      error=f"{c} is present exactly in {s[1]}-{COVERAGE[1]}")
             for c, s in SUPPLIERS.items()],
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def read_tiv_table(path: Path) -> pd.DataFrame:
@@ -156,10 +144,8 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     out = to_spine(merged, list(SUPPLIERS), SOURCE_ID, log, YEARS)
     for col, (code, first) in SUPPLIERS.items():
         cov = out["year"].between(first, COVERAGE[1])
-        log.record(SOURCE_ID, "fill", int((cov & out[col].isna()).sum()),
-                   f"{col}: state-years of {first}-{COVERAGE[1]} without deliveries from {code} set to 0 "
-                   "(blank or no row = no deliveries)")
-        out[col] = np.where(cov, out[col].fillna(0.0), np.nan).astype(float)
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    return _validate(out)
+        fill_zeros_within(out, [col], cov, SOURCE_ID, log,
+                          f"{col}: state-years of {first}-{COVERAGE[1]} without deliveries from {code} set to 0 "
+                          "(blank or no row = no deliveries)")
+    finalize_types(out)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

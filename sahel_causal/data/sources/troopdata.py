@@ -40,14 +40,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.corrections import apply_corrections
 from sahel_causal.data.countries import african_iso3
+from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import SchemaError
 
 SOURCE_ID = "troopdata"
@@ -69,16 +68,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     checks=pa.Check(lambda d: d["us_troops"].notna() == d["year"].between(*COVERAGE),
                     error="troop counts present exactly in 1950-2024"),
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def load_bases(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -135,10 +124,7 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
                    "; ".join(f"{r.iso3} {r.year} {r.name!r}={r.us_troops:g}" for r in dup.itertuples()))
     summed = df.groupby(["iso3", "year"], as_index=False)["us_troops"].sum()
     out = to_spine(summed, ["us_troops"], SOURCE_ID, log, YEARS)
-    gaps = out[out["year"].between(*COVERAGE) & out["us_troops"].isna()]
-    if len(gaps):
-        log.record(SOURCE_ID, "flag", len(gaps), "covered state-years missing from the rebuild (left NaN)",
-                   "; ".join(f"{r.iso3} {r.year}" for r in gaps.head(40).itertuples()))
+    flag_gaps(out, "us_troops", COVERAGE, SOURCE_ID, log, "covered state-years missing from the rebuild (left NaN)")
     out["us_troops"] = np.where(out["year"].between(*COVERAGE), out["us_troops"], np.nan).astype(float)
 
     bases = load_bases(raw_dir, log)
@@ -150,6 +136,5 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
                "for the states with a site",
                f"bases: {sorted(flags.index[flags['base'] == 1])}; "
                f"lily pads: {sorted(flags.index[flags['lilypad'] == 1])}")
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    return _validate(out)
+    finalize_types(out)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

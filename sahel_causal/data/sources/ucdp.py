@@ -35,12 +35,12 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import iso3_from_code, state_years
+from sahel_causal.data.coverage import finalize_types
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "ucdp_orgviol"  # the main source of this module; see SOURCE_IDS
@@ -76,16 +76,6 @@ COMBINED_SCHEMA = pa.DataFrameSchema(
     {**_KEY, **{c: _DEATHS for c in ORGVIOL_COLUMNS + BRD_COLUMNS}},
     strict=True, ordered=True, unique=["iso3", "year"],
 )
-
-
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, source: str) -> pd.DataFrame:
-    try:
-        return schema.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{source}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def _require(df: pd.DataFrame, cols: list[str], source: str, path: Path) -> None:
@@ -132,11 +122,7 @@ def _to_spine(values: pd.DataFrame, coverage: tuple[int, int], cols: list[str], 
                    "; ".join(f"{i} {r['min']}-{r['max']} ({r['size']})" for i, r in by.iterrows()))
     if out.loc[~in_window, cols].notna().any().any():
         raise SchemaError(f"{source}: values outside the coverage window {coverage}; check the file.")
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    for c in cols:
-        out[c] = out[c].astype(float)
-    return out
+    return finalize_types(out, cols)
 
 
 def _african(df: pd.DataFrame, code_col: str, source: str, log: DataLog) -> pd.DataFrame:
@@ -180,7 +166,7 @@ def load_organized_violence(raw_dir: Path, log: DataLog | None = None) -> pd.Dat
     log.record(ORGVIOL_SOURCE_ID, "note", int(out["ucdp_state_based_best"].eq(0).sum()),
                "state-years with 0 state-based deaths are zeros of the source's full panel "
                "(UCDP's 25-death dyad threshold: low-level violence is 0), not fills")
-    return _validate(out, ORGVIOL_SCHEMA, ORGVIOL_SOURCE_ID)
+    return validate_frame(out, ORGVIOL_SCHEMA, ORGVIOL_SOURCE_ID)
 
 
 def load_battle_deaths(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -202,7 +188,7 @@ def load_battle_deaths(raw_dir: Path, log: DataLog | None = None) -> pd.DataFram
     df = df[["iso3", "year", *BRD_COLUMNS]]
     _flag_bounds(df, ["ucdp_brd"], BRD_SOURCE_ID, log)
     out = _to_spine(df, BRD_COVERAGE, BRD_COLUMNS, BRD_SOURCE_ID, log)
-    return _validate(out, BRD_SCHEMA, BRD_SOURCE_ID)
+    return validate_frame(out, BRD_SCHEMA, BRD_SOURCE_ID)
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -212,4 +198,4 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     ov = load_organized_violence(raw_dir, log)
     brd = load_battle_deaths(raw_dir, log)
     out = ov.merge(brd, on=["iso3", "year"], how="outer", validate="one_to_one")
-    return _validate(out.sort_values(["iso3", "year"], ignore_index=True), COMBINED_SCHEMA, "ucdp")
+    return validate_frame(out.sort_values(["iso3", "year"], ignore_index=True), COMBINED_SCHEMA, "ucdp")

@@ -37,16 +37,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.corrections import apply_corrections
 from sahel_causal.data.countries import african_iso3, state_years
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, ImplausibleValueError, SchemaError
 
 SOURCE_ID = "un_pko"
+#: What to do when a table of this loader fails its schema (see :func:`validate_frame`).
+ADVICE = ("The raw files or the loader changed; check them against MANIFEST.md and fix the loader.")
 MISSIONS_FILE = "DPPADPOSS-PKO.csv"
 CROSSWALK_FILE = "unpko_country_crosswalk.xlsx"
 #: Last year the list covers (its last update is 19 February 2024).
@@ -80,16 +81,6 @@ PRESENCE_SCHEMA = pa.DataFrameSchema(
     checks=pa.Check(lambda d: (d["un_pko_missions"] > 0).astype(float).where(d["un_pko_missions"].notna())
                     .equals(d["un_pko_present"]), error="present = missions > 0"),
 )
-
-
-def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, what: str) -> pd.DataFrame:
-    try:
-        return schema.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: {what} fails its schema: {exc}. The raw files or the loader changed; check "
-            "them against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def load_missions(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -146,7 +137,7 @@ def load_missions(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
         "end_date": end.astype("datetime64[ns]"),
         "active": end.isna().to_numpy(),
     }).sort_values(["iso3", "start_date", "mission_acronym"], ignore_index=True)
-    return _validate(out, MISSIONS_SCHEMA, "mission table")
+    return validate_frame(out, MISSIONS_SCHEMA, SOURCE_ID, "mission table", advice=ADVICE)
 
 
 def country_year_presence(missions: pd.DataFrame, years: Iterable[int]) -> pd.DataFrame:
@@ -184,7 +175,7 @@ def country_year_presence(missions: pd.DataFrame, years: Iterable[int]) -> pd.Da
     out["un_pko_present"] = np.where(covered, (out["un_pko_missions"] > 0).astype(float), np.nan).astype(float)
     out["iso3"] = out["iso3"].astype(str)
     out["year"] = out["year"].astype("int64")
-    return _validate(out, PRESENCE_SCHEMA, "country-year presence")
+    return validate_frame(out, PRESENCE_SCHEMA, SOURCE_ID, "country-year presence", advice=ADVICE)
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:

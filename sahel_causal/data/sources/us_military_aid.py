@@ -17,7 +17,7 @@ What the loader does (each step logged):
 * maps codes to ISO3 as :func:`usaid_explorer.iso3_from_fa_codes` does ("Sudan (former)" ->
   ``SDN``); "South Sudan" disbursements of FY2007-2010 (US$ 32.5 million, support of the
   autonomous south's forces before independence) are not aid to the Sudanese state and are
-  dropped and logged (:func:`usaid_explorer.drop_before_independence`);
+  dropped and logged (:func:`coverage.drop_before_independence`);
 * regional rows (e.g. "West Africa Region") are not allocated to a state and are dropped with
   their totals logged;
 * FY *t* -> calendar year *t* (:mod:`sahel_causal.data.money`); amounts stay nominal.
@@ -32,16 +32,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
+from sahel_causal.data.coverage import drop_before_independence, fill_zeros_within, finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.money import fiscal_to_calendar_year
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import drop_before_independence, iso3_from_fa_codes, to_spine
+from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.sources.usaid_explorer import iso3_from_fa_codes
 from sahel_causal.errors import SchemaError
 
 SOURCE_ID = "us_military_aid"
@@ -63,16 +62,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     checks=pa.Check(lambda d: d[COLUMN].notna() == d["year"].between(*COVERAGE),
                     error="values are present exactly in FY2002-2015"),
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -135,10 +124,8 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
 
     out = to_spine(summed, [COLUMN], SOURCE_ID, log, YEARS)
     cov = out["year"].between(*COVERAGE)
-    log.record(SOURCE_ID, "fill", int((cov & out[COLUMN].isna()).sum()),
-               "state-years of FY2002-2015 without a row set to 0 (the extract holds every 'Military' "
-               "disbursement of those years: none recorded)")
-    out[COLUMN] = np.where(cov, out[COLUMN].fillna(0.0), np.nan).astype(float)
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    return _validate(out)
+    fill_zeros_within(out, [COLUMN], cov, SOURCE_ID, log,
+                      "state-years of FY2002-2015 without a row set to 0 (the extract holds every 'Military' "
+                      "disbursement of those years: none recorded)")
+    finalize_types(out)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

@@ -52,13 +52,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
-from sahel_causal.data.countries import african_iso3, crosswalk, resolve_names, state_years
+from sahel_causal.data.countries import african_iso3, resolve_names
+from sahel_causal.data.coverage import drop_before_independence, fill_zeros_within, finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.money import fiscal_to_calendar_year
 from sahel_causal.data.registry import resolve
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError, UnknownCountryError
 
 SOURCE_ID = "usaid_explorer"
@@ -72,8 +72,6 @@ INCOMPLETE_YEARS = (2023, 2024)
 YEARS = (1946, 2025)
 #: ForeignAssistance.gov codes of former states that map to a panel state.
 FORMER_CODES = {"SDF": "SDN"}
-#: Seceded states whose rows dated before independence are dropped (see :func:`drop_before_independence`).
-SECEDED = ("SSD", "ERI")
 #: Transaction type -> output column.
 COLUMNS = {"Obligations": "us_aid_total_usd_nominal", "Disbursements": "us_aid_disbursed_usd_nominal"}
 
@@ -86,16 +84,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     },
     strict=True, ordered=True, unique=["iso3", "year"],
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def iso3_from_fa_codes(codes: pd.Series, names: pd.Series, source: str) -> pd.Series:
@@ -121,46 +109,6 @@ def iso3_from_fa_codes(codes: pd.Series, names: pd.Series, source: str) -> pd.Se
         )
     return iso
 
-
-def drop_before_independence(df: pd.DataFrame, source: str, log: DataLog, amount_cols: list[str]) -> pd.DataFrame:
-    """Drop rows of a seceded state (:data:`SECEDED`) dated before its independence, with a log entry.
-
-    Aid coded to South Sudan before 2011 went to the autonomous Government of Southern Sudan
-    and its forces (SPLA), not to the Sudanese state, and ``SSD`` does not exist in the panel
-    before 2011: the amounts are dropped (kind ``drop``, totals in the detail), as the FMTR
-    loader does with pre-independence Southern Sudan training. Returns a copy.
-    """
-    start = dict(zip(crosswalk()["iso3"], crosswalk()["state_start"]))
-    keep = pd.Series(True, index=df.index)
-    for state in SECEDED:
-        mask = (df["iso3"] == state) & (df["year"] < int(start[state]))
-        if mask.any():
-            total = {c: float(df.loc[mask, c].sum()) for c in amount_cols}
-            log.record(source, "drop", int(mask.sum()),
-                       f"{state} amounts dated before its independence ({int(start[state])}): aid to the "
-                       "autonomous government/forces of the territory, not to the state that existed then; "
-                       "not added to any state",
-                       f"years {sorted(df.loc[mask, 'year'].unique().tolist())}; totals {total}")
-            keep &= ~mask
-    return df[keep].copy()
-
-
-def to_spine(values: pd.DataFrame, cols: list[str], source: str, log: DataLog,
-             years: tuple[int, int]) -> pd.DataFrame:
-    """Left-join ``values`` (unique iso3-year) onto the state-years of ``years``.
-
-    Rows of years in which the state did not exist (or outside ``years``) cannot enter the
-    panel: they are dropped and logged (kind ``drop``).
-    """
-    spine = state_years(*years)[["iso3", "year"]]
-    merged = values.merge(spine.assign(_in=True), on=["iso3", "year"], how="left")
-    outside = merged[merged["_in"].isna()]
-    if len(outside):
-        log.record(source, "drop", len(outside),
-                   "rows for years in which the state did not exist (or outside the frame's years)",
-                   "; ".join(f"{r.iso3} {r.year}" for r in outside.head(40).itertuples())
-                   + (" ..." if len(outside) > 40 else ""))
-    return spine.merge(values[["iso3", "year", *cols]], on=["iso3", "year"], how="left", validate="one_to_one")
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -235,19 +183,18 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     for ttype, col in COLUMNS.items():
         lo, hi = COVERAGE[ttype]
         cov = out["year"].between(lo, hi)
-        log.record(SOURCE_ID, "fill", int((cov & out[col].isna()).sum()),
-                   f"{col}: state-years of FY{lo}-{hi} without a row set to 0 (the file lists only "
-                   "recipients with aid: no recorded U.S. aid)")
         incomplete = ~cov & out[col].notna() & out["year"].between(*INCOMPLETE_YEARS)
+        other = ~cov & out[col].notna() & ~out["year"].between(*INCOMPLETE_YEARS)
+        fill_zeros_within(out, [col], cov, SOURCE_ID, log,
+                          f"{col}: state-years of FY{lo}-{hi} without a row set to 0 (the file lists only "
+                          "recipients with aid: no recorded U.S. aid)")
         if incomplete.any():
             log.record(SOURCE_ID, "flag", int(incomplete.sum()),
                        f"{col}: FY{INCOMPLETE_YEARS[0]}-{INCOMPLETE_YEARS[1]} values set to NaN: incomplete "
                        "(file downloaded September 2023)")
-        other = ~cov & out[col].notna() & ~out["year"].between(*INCOMPLETE_YEARS)
         if other.any():
             log.record(SOURCE_ID, "flag", int(other.sum()),
                        f"{col}: values outside FY{lo}-{hi} set to NaN (outside the series' coverage)")
-        out[col] = np.where(cov, out[col].fillna(0.0), np.nan).astype(float)
     for col in COLUMNS.values():
         negative = out[out[col] < 0]
         if len(negative):
@@ -258,6 +205,5 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     dup = out[out.duplicated(["iso3", "year"], keep=False)]
     if len(dup):
         raise DuplicateKeyError(f"{SOURCE_ID}: duplicated state-years {dup.head(6).to_dict('records')}.")
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    return _validate(out)
+    finalize_types(out)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

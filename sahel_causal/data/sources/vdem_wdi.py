@@ -34,13 +34,12 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import african_iso3
+from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "vdem_wdi"
@@ -62,16 +61,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     },
     strict=True, ordered=True, unique=["iso3", "year"],
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
@@ -126,12 +115,7 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
                    "; ".join(f"{r.iso3} {r.year}" for r in out[fill].head(60).itertuples()))
     out["population"] = out["population"].fillna(out["population_wdi"])
     out = out.drop(columns="population_wdi")
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    for c in COLUMNS:
-        out[c] = out[c].astype(float)
-    gaps = out[out["year"].between(*COVERAGE) & out["polyarchy"].isna()]
-    if len(gaps):
-        log.record(SOURCE_ID, "flag", len(gaps), "covered state-years without a V-Dem polyarchy value (left NaN)",
-                   "; ".join(f"{r.iso3} {r.year}" for r in gaps.head(40).itertuples()))
-    return _validate(out)
+    finalize_types(out, COLUMNS)
+    flag_gaps(out, "polyarchy", COVERAGE, SOURCE_ID, log,
+              "covered state-years without a V-Dem polyarchy value (left NaN)")
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)

@@ -26,13 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaError as PanderaSchemaError
-from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
 from sahel_causal.data.countries import african_iso3
+from sahel_causal.data.coverage import finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.sources.usaid_explorer import to_spine
+from sahel_causal.data.schema_check import validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "wdi_gdp"
@@ -54,16 +53,6 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
     },
     strict=True, ordered=True, unique=["iso3", "year"],
 )
-
-
-def _validate(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return COUNTRY_YEAR_SCHEMA.validate(df, lazy=True)
-    except (PanderaSchemaError, PanderaSchemaErrors) as exc:
-        raise SchemaError(
-            f"{SOURCE_ID}: country-year table fails its schema: {exc}. The raw file or the loader "
-            "changed; check the file against MANIFEST.md and fix the loader."
-        ) from None
 
 
 def read_wdi_wide(path: Path, indicator: str) -> pd.DataFrame:
@@ -116,8 +105,5 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
         merged = merged.merge(part, on=["iso3", "year"], how="outer", validate="one_to_one")
     merged = merged[merged[list(FILES)].notna().any(axis=1)]
     out = to_spine(merged, list(FILES), SOURCE_ID, log, YEARS)
-    out["iso3"] = out["iso3"].astype(str)
-    out["year"] = out["year"].astype("int64")
-    for c in FILES:
-        out[c] = out[c].astype(float)
-    return _validate(out)
+    finalize_types(out, FILES)
+    return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)
