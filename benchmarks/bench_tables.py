@@ -27,7 +27,8 @@ Everything runs in one process and only prints (nothing is written to ``results/
 
 Our draws are run before wildboottest's, because numba's worker threads keep spinning for a while
 after wildboottest's parallel kernel and would steal a core. Run it on an otherwise idle machine:
-the load average is printed first, with a warning when other processes compete for the cores.
+it prints how busy the CPU was just before starting and how much CPU other processes used during
+each part, with a warning when they competed for the cores (the timings are then not valid).
 With multithreaded OpenBLAS and busy cores, the small least-squares solves of the bootstrap set-up
 can become very slow (threads waiting for a core); ``--blas-threads 1`` (threadpoolctl) shows
 the single-threaded numbers.

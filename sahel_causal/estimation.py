@@ -94,13 +94,18 @@ class TableResult:
 def estimate(spec: TableSpec | str | Path, panel: pd.DataFrame, *, inference: bool = True,
              progress: Progress = lambda _m: None) -> TableResult:
     """Fit every model of ``spec`` on ``panel`` (not modified); return a :class:`TableResult`."""
+    from threadpoolctl import threadpool_limits
+
     if not isinstance(spec, TableSpec):
         spec = load_spec(Path(spec))
     df = derive_all(panel, spec)
     outcomes = []
-    for model in spec.models:
-        progress(f"  {spec.id}: {model.id} ({model.estimator})")
-        outcomes.append(_estimate_model(df, model, spec, inference))
+    # Single-threaded BLAS: the designs are small (about 1,000 rows), so threads only add overhead,
+    # stall when other processes hold the cores, and make last-digit results depend on scheduling.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for model in spec.models:
+            progress(f"  {spec.id}: {model.id} ({model.estimator})")
+            outcomes.append(_estimate_model(df, model, spec, inference))
     return TableResult(spec=spec, models=tuple(outcomes), data_sha256=data_checksum(panel))
 
 
