@@ -13,9 +13,11 @@ inference the specification asks for, side by side:
 * randomization inference that permutes countries' whole treatment paths (Fisher sharp null;
   t-statistic as recommended by Young 2019), among countries observed in the same years.
 
-Nonlinear models (PPML, logits, Firth) get analytic cluster-robust inference (and Firth's
-profile-likelihood intervals); resampling for them is not implemented in this version and the
-tables say so. Marginal effects of the logit models are on the probability scale.
+Nonlinear models: PPML and the pooled logit get the wild *score* cluster bootstrap (Kline &
+Santos 2012) with the null imposed, in the same table columns as the linear models' bootstrap;
+all nonlinear models get CRV1 and leave-one-country-out CRV3; Firth adds profile-likelihood
+intervals. The conditional and Firth logits have no bootstrap, and randomization inference is
+computed for linear models only; the tables say so. Marginal effects of the logit models are on the probability scale.
 """
 from __future__ import annotations
 
@@ -149,6 +151,8 @@ def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_infe
         res = fit(sample)
         if "CRV3" in spec.inference.vcov:
             res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
+        if do_inference:
+            res = _attach_score_bootstrap(res, sample, model, regs, cluster, spec, "ppml", fe=fe)
     elif est == "conditional_logit":
         time = "year" if "year" in fe else None
 
@@ -170,6 +174,9 @@ def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_infe
         res = fit(sample)
         if "CRV3" in spec.inference.vcov:
             res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
+        if do_inference:
+            res = _attach_score_bootstrap(res, sample, model, regs, cluster, spec, "logit", dummies=fe,
+                                          duration="_duration")
         margins = average_marginal_effects(res, list(model.treatments))
     else:  # pragma: no cover - validated by the spec parser
         raise SpecificationError(f"{spec.source_file}: unknown estimator {est}")
@@ -242,6 +249,38 @@ def _attach_crv3_refit(res: EstimationResult, sample: pd.DataFrame, model: Model
         p = float(2 * stats.norm.sf(abs(b[j] / se))) if se > 0 else math.nan
         res = res.with_inference("crv3", term, p, b[j] - q * se, b[j] + q * se,
                                  {"se": se, "reference": "normal", "method": "leave-one-cluster-out refits"})
+    return res
+
+
+SCORE_STUDENTIZATION = "refit"
+
+
+def _attach_score_bootstrap(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, regs: list[str],
+                            cluster: str, spec: TableSpec, kind: str, *, fe: tuple = (), dummies: tuple = (),
+                            duration: str | None = None) -> EstimationResult:
+    """Wild score cluster bootstrap (Kline & Santos 2012) for PPML and the pooled logit, null imposed.
+
+    The "refit" studentization is used: in simulations with 15 clusters the boottest-style
+    recentred statistic rejected 6.8-7.3% at a nominal 5%, the refit one 5.1-5.9%
+    (tests/test_score_bootstrap.py, full Monte Carlo). Confidence sets by test inversion.
+    """
+    from sahel_causal.inference.score_bootstrap import score_bootstrap_logit, score_bootstrap_ppml
+
+    wb = spec.inference.wild_bootstrap
+    if wb is None:
+        return res
+    for term in model.treatments:
+        for w in wb.weights:
+            if kind == "ppml":
+                r = score_bootstrap_ppml(sample, model.outcome, regs, term, fe=fe, cluster=cluster, B=wb.draws,
+                                         weights=w, seed=wb.seed, studentization=SCORE_STUDENTIZATION, ci=True,
+                                         alpha=spec.inference.alpha)
+            else:
+                r = score_bootstrap_logit(sample, model.outcome, regs, term, cluster=cluster, dummies=dummies,
+                                          duration=duration, B=wb.draws, weights=w, seed=wb.seed,
+                                          studentization=SCORE_STUDENTIZATION, ci=True, alpha=spec.inference.alpha)
+            res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
+                                     r.detail())
     return res
 
 

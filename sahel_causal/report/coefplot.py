@@ -1,7 +1,8 @@
 """Coefficient plot: effect of a one within-country SD increase in the treatment, by model.
 
-Linear models show the 95% confidence set of the restricted wild cluster bootstrap (Webb
-weights, test inversion); nonlinear models the CRV1 Wald interval. All on the scale of each
+Models with a wild bootstrap (linear models: restricted wild cluster bootstrap; PPML and pooled
+logit: wild score bootstrap) show its 95% confidence set (Webb weights, test inversion); the
+conditional and Firth logits show the CRV1 Wald interval. All on the scale of each
 model's outcome (probability for LPMs, log-odds for logits, log points for PPML).
 """
 from __future__ import annotations
@@ -49,6 +50,6 @@ def make_coefplot(data: pd.DataFrame, titles: dict[str, str]) -> "plt.Figure":
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(axis="x", labelsize=8)
     axes[-1].set_xlabel("Effect of +1 within-country SD of the treatment (outcome scale of each model); "
-                        "95% interval: wild bootstrap (linear), CRV1 (nonlinear)", fontsize=7.5)
+                        "95% interval: wild (score) bootstrap, Webb weights; CRV1 for conditional and Firth logits", fontsize=7.5)
     fig.tight_layout()
     return fig

@@ -75,9 +75,10 @@ def format_results(tr, provenance: dict[str, str]) -> Table:  # tr: TableResult
          f"Rademacher (R) and Webb (W) weights, seed {wb.seed}; CI by test inversion." if wb else "No wild bootstrap.")
         + (f" RI = randomization inference permuting countries' treatment paths among countries observed in the same "
            f"years, {ri.permutations} permutations, seed {ri.seed}; CRV1 t statistic (Young 2019)." if ri else ""),
-        "Resampling inference (WCR, RI) is computed for the linear models only; nonlinear models report analytic "
-        "cluster-robust p-values (Firth: profile penalized-likelihood inference is in the CSV). RI is not defined for "
-        "a model whose second treatment is a lead of the first.",
+        "For PPML and the pooled logit, WCR is the wild score cluster bootstrap with the null imposed (Kline & Santos "
+        "2012; 'refit' studentization), CRV3 the leave-one-country-out jackknife of refits. Conditional and Firth "
+        "logits: analytic p-values only (Firth's profile penalized-likelihood inference is in the CSV). RI is computed "
+        "for linear models only, and not for a model whose second treatment is a lead of the first.",
         "1 SD effect: estimate times one within-country standard deviation of the treatment (estimation sample); for "
         "logits on the log-odds scale. Prob. effect: average marginal effect on the probability (pooled and Firth "
         "logit) or the effect at the sample coup rate (conditional logit).",

@@ -107,10 +107,10 @@ def make_summary(results_dir: Path = RESULTS_DIR) -> str:
         f"change in UCDP organized-violence deaths ({_verdict(ucdp)}; {_ps(ucdp)}), "
         f"{100 * (math.exp(acled['effect_1sd']) - 1):+.0f}% in ACLED fatalities ({_ps(acled)}) and "
         f"{100 * (math.exp(civ['effect_1sd']) - 1):+.0f}% in ACLED civilian fatalities ({_ps(civ)}). "
-        + ("The data neither show that training contained violence nor that it increased it; "
+        + ("The data neither show that training contained violence nor that it increased it (the wild score "
+           "bootstrap is used for PPML)."
            if all(_verdict(r) == "no detectable association" for r in (ucdp, acled, civ)) else
-           "At least one violence measure moves with training (see Table 3); ")
-        + "resampling inference for PPML is not yet computed.",
+           "At least one violence measure moves with training (see Table 3)."),
         f"- **Heterogeneity (Table 4).** The training x Sahel G5 interaction in the coup model has "
         f"{_ps(g5)}"
         + (": the analytic CRV1 p-value and the few-cluster-robust ones disagree (only five G5 countries), and the "
