@@ -37,7 +37,7 @@ def reference_files() -> list[Path]:
 
 def builders() -> list[Builder]:
     """Which loader supplies which panel columns (source column -> panel column)."""
-    from sahel_causal.data.sources import (acled, archigos, cline_center, cow_nmc, fmtr, fsi, gtd, polity5,
+    from sahel_causal.data.sources import (acled, archigos, cline_center, cow_nmc, fmtr, fsi, gtd, mme_exercises, polity5,
                                            powell_thyne, reign, sipri_milex, sipri_tiv, troopdata, ucdp, un_pko,
                                            us_military_aid, usaid_explorer, vdem_wdi, wdi_gdp)
 
@@ -67,6 +67,7 @@ def builders() -> list[Builder]:
         Builder("archigos", archigos.load, _same("irregular_transition"), ("archigos",)),
         Builder("reign", reign.load, _same("leader_military_career", "leader_tenure_years"), ("reign",)),
         Builder("troopdata", troopdata.load, _same("us_troops", "us_base", "us_lilypad"), ("troopdata",)),
+        Builder("mme_exercises", mme_exercises.load, _same("us_exercises"), ("troopdata",)),
         Builder("fsi", fsi.load, _same("fsi_total", "fsi_security_apparatus", "fsi_external_intervention"), ("fsi",)),
         Builder("un_pko", un_pko.load, _same("un_pko_missions"), ("un_pko",)),
     ]
