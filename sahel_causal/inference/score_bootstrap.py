@@ -131,6 +131,7 @@ from sahel_causal.inference.wild_bootstrap import (
     _p_value,
     _resolve_rng,
 )
+from sahel_causal.models.fe_ols import drop_missing, row_ids, singleton_mask
 from sahel_causal.results import DropRecord
 
 __all__ = [
@@ -528,40 +529,6 @@ def _check_common(term: Any, regs: tuple[str, ...], cluster: Any, beta0: Any) ->
         raise SpecificationError(f"beta0 must be a finite number, got {beta0!r}.")
 
 
-def _ids(index: pd.Index) -> tuple[str, ...]:
-    return tuple(str(i) for i in index)
-
-
-def _drop_missing(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, list[DropRecord]]:
-    na = frame[list(columns)].isna()
-    bad = na.any(axis=1)
-    records: list[DropRecord] = []
-    if bad.any():
-        first = na[bad].idxmax(axis=1)
-        for col in columns:
-            rows = first.index[first == col]
-            if len(rows):
-                records.append(DropRecord(f"missing value in {col!r}", "row", len(rows), _ids(rows)))
-    return frame.loc[~bad], records
-
-
-def _singletons(frame: pd.DataFrame, fe: Sequence[str]) -> NDArray[np.bool_]:
-    keep = np.ones(len(frame), dtype=bool)
-    if not fe or not len(frame):
-        return ~keep
-    codes = [pd.factorize(frame[f], sort=True)[0] for f in fe]
-    while True:
-        changed = False
-        for c in codes:
-            counts = np.bincount(c[keep], minlength=int(c.max()) + 1)
-            single = keep & (counts[c] == 1)
-            if single.any():
-                keep &= ~single
-                changed = True
-        if not changed:
-            return ~keep
-
-
 def _ppml_sample(frame: pd.DataFrame, outcome: str, fe: tuple[str, ...]) -> tuple[pd.DataFrame, list[DropRecord]]:
     """Zero-outcome fixed-effect levels and singletons, iterated (as :func:`models.ppml`)."""
     dropped: list[DropRecord] = []
@@ -579,7 +546,7 @@ def _ppml_sample(frame: pd.DataFrame, outcome: str, fe: tuple[str, ...]) -> tupl
                 zero_rows[f] += list(frame.index[hit])
                 frame = frame.loc[~hit]
                 changed = True
-        mask = _singletons(frame, fe)
+        mask = singleton_mask(frame, fe)
         if mask.any():
             single_rows += list(frame.index[mask])
             frame = frame.loc[~mask]
@@ -591,10 +558,10 @@ def _ppml_sample(frame: pd.DataFrame, outcome: str, fe: tuple[str, ...]) -> tupl
             dropped.append(DropRecord(f"{f} level with an all-zero outcome (effect not identified)", "group",
                                       len(zero_levels[f]), tuple(f"{f}={v}" for v in zero_levels[f])))
             dropped.append(DropRecord(f"row in a {f} level with an all-zero outcome", "row",
-                                      len(zero_rows[f]), _ids(pd.Index(zero_rows[f]))))
+                                      len(zero_rows[f]), row_ids(pd.Index(zero_rows[f]))))
     if single_rows:
         dropped.append(DropRecord(f"singleton in fixed effects ({', '.join(fe)})", "row",
-                                  len(single_rows), _ids(pd.Index(single_rows))))
+                                  len(single_rows), row_ids(pd.Index(single_rows))))
     return frame, dropped
 
 
@@ -836,7 +803,7 @@ def _ppml_design(df, outcome, regressors, term, fe, cluster, beta0) -> _Design:
     n_neg = int((yall < 0).sum())
     if n_neg:
         raise SpecificationError(f"PPML needs a non-negative outcome: {outcome!r} has {n_neg} negative value(s).")
-    frame, dropped = _drop_missing(df.loc[:, used], used)
+    frame, dropped = drop_missing(df.loc[:, used], used)
     frame, more = _ppml_sample(frame, outcome, fes)
     dropped += more
     if len(frame) == 0 or float(frame[outcome].sum()) == 0.0:
@@ -850,7 +817,7 @@ def _ppml_design(df, outcome, regressors, term, fe, cluster, beta0) -> _Design:
     if sep.any():
         rows = frame.index[sep]
         dropped.append(DropRecord("separated by a regressor (Correia, Guimaraes & Zylkin 2021)", "row",
-                                  len(rows), _ids(rows)))
+                                  len(rows), row_ids(rows)))
         frame = frame.loc[~sep]
         D = D[~sep]
     others = [r for r in regs if r != term]
@@ -873,7 +840,7 @@ def _logit_design(df, outcome, regressors, term, cluster, dummies, duration, bet
     values = pd.unique(df[outcome].dropna())
     if not set(np.asarray(values, dtype=float)) <= {0.0, 1.0}:
         raise SpecificationError(f"logit outcome {outcome!r} must be 0/1.")
-    frame, dropped = _drop_missing(df.loc[:, used], used)
+    frame, dropped = drop_missing(df.loc[:, used], used)
     if frame.empty:
         raise SpecificationError("no observations left after dropping missing values.")
     blocks = [np.ones((len(frame), 1))]
