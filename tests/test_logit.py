@@ -301,3 +301,51 @@ def test_inputs_not_mutated_and_errors(pooled_data, clogit_data):
         pooled_logit(d, "coup", ["x"], cluster=None, vcov="CRV1")
     with pytest.raises(SpecificationError):
         conditional_logit(clogit_data, "coup", ["x"], vcov="hetero")
+
+
+def brute_group_hessian(beta, X, y):
+    """Minus the covariance of sum_{t in S} x_t over all arrangements S of the group's events."""
+    k = int(y.sum())
+    combos = list(itertools.combinations(range(len(y)), k))
+    sums = np.array([X[list(c)].sum(axis=0) for c in combos])
+    eta = sums @ beta
+    p = np.exp(eta - eta.max())
+    p /= p.sum()
+    mean = p @ sums
+    return -((sums - mean).T * p) @ (sums - mean)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_clogit_hessian_exact_vs_enumeration(seed):
+    """The analytic Hessian equals the enumerated one to 1e-10 (relative), with several events per
+    group and year dummies; the previous central-difference Hessian agreed only to about 1e-8 and its
+    last digits moved with the BLAS kernel, which broke byte-identical tables across machines."""
+    from sahel_causal.models.logit import clogit_hessian
+
+    rng = np.random.default_rng(seed)
+    G, T, K = 6, 9, 4
+    X = rng.normal(size=(G * T, K))
+    groups = np.repeat(np.arange(G), T)
+    y = np.zeros(G * T)
+    for g in range(G):
+        y[g * T + rng.choice(T, size=1 + g % 4, replace=False)] = 1.0
+    beta = rng.normal(scale=0.5, size=K)
+    H = clogit_hessian(X, y, groups, beta)
+    Hb = sum(brute_group_hessian(beta, X[groups == g], y[groups == g]) for g in range(G))
+    np.testing.assert_allclose(H, Hb, rtol=1e-10, atol=1e-12 * np.abs(Hb).max())
+
+
+def test_clogit_hessian_is_the_derivative_of_the_score(clogit_data):
+    """Independent check: the Hessian matches central differences of statsmodels' exact score (1e-6)."""
+    from statsmodels.discrete.conditional_models import ConditionalLogit
+    from statsmodels.tools.numdiff import approx_fprime
+
+    from sahel_causal.models.logit import clogit_hessian
+
+    d = clogit_data[clogit_data.groupby("iso3").coup.transform(lambda s: s.nunique() > 1)]
+    X = d[["x", "z"]].to_numpy(float)
+    g = pd.factorize(d.iso3, sort=True)[0]
+    m = ConditionalLogit(d.coup.to_numpy(float), X, groups=g)
+    b = np.array([0.3, -0.2])
+    np.testing.assert_allclose(clogit_hessian(X, d.coup.to_numpy(float), g, b),
+                               approx_fprime(b, m.score, centered=True), rtol=1e-6)
