@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sahel_causal.data.money import BASE_YEAR
+from sahel_causal.report.figures import PAIR, TEXT_WIDTH_IN
 from sahel_causal.report.groups import G5
 
 PANELS = [
@@ -34,8 +35,8 @@ def figure1_data(panel: pd.DataFrame) -> pd.DataFrame:
 def make_figure1(panel: pd.DataFrame) -> "plt.Figure":
     """Three stacked panels sharing the year axis; lines: Sahel G5 and the rest of Africa."""
     data = figure1_data(panel)
-    fig, axes = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True)
-    colors = {G5: "#b2182b", "Rest of Africa": "#2166ac"}
+    fig, axes = plt.subplots(3, 1, figsize=(TEXT_WIDTH_IN, 7.5), sharex=True)
+    colors = {G5: PAIR[0], "Rest of Africa": PAIR[1]}
     for ax, (col, label, _div, src) in zip(axes, PANELS):
         sub = data[data["variable"] == col]
         years = range(int(panel["year"].min()), int(panel["year"].max()) + 1)
@@ -44,7 +45,7 @@ def make_figure1(panel: pd.DataFrame) -> "plt.Figure":
             ax.plot(s.index, s.values, marker="o", ms=3, lw=1.6, color=colors[grp], label=grp)
         if col == "ucdp_total_best":
             ax.set_yscale("symlog", linthresh=100)
-            ax.set_ylabel(label + " (log scale)", fontsize=8.5)
+            ax.set_ylabel(label + " (log scale)", fontsize=8.5, wrap=True)
         if col != "ucdp_total_best":
             ax.set_ylabel(label, fontsize=8.5)
         ax.set_title(src, fontsize=8, loc="left", color="0.35")
@@ -52,10 +53,10 @@ def make_figure1(panel: pd.DataFrame) -> "plt.Figure":
         for year, text in ((2002, "PSI"), (2005, "TSCTP"), (2013, "Serval"), (2022, "French exit\nfrom Mali")):
             ax.axvline(year, color="0.6", lw=0.8, ls="--")
             if ax is axes[0]:
-                ax.text(year - 0.2, ax.get_ylim()[1] * 0.97, text, fontsize=7, color="0.35", ha="right", va="top")
+                ax.text(year - 0.2, ax.get_ylim()[1] * 0.97, text, fontsize=8, color="0.35", ha="right", va="top")
     axes[0].legend(frameon=False, fontsize=8, loc="upper left")
     axes[-1].set_xlabel("Year")
-    fig.suptitle("Figure 1. Coups, organized violence and U.S. military training, Sahel G5 vs rest of Africa",
+    fig.suptitle("Coups, organized violence and U.S. military training: Sahel G5 vs rest of Africa",
                  fontsize=10)
     fig.tight_layout()
     return fig
