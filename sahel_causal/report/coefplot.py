@@ -72,7 +72,7 @@ def coefplot_data(tidies: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def make_coefplot(data: pd.DataFrame, titles: dict[str, str] | None = None) -> "plt.Figure":
     """One panel per outcome scale; rows = model (and term); markers by interval kind."""
     scales = [s for s in SCALES if (data["scale"] == s).any()]
-    heights = [0.26 * (data["scale"] == s).sum() + 0.55 for s in scales]
+    heights = [0.2 * (data["scale"] == s).sum() + 0.5 for s in scales]
     fig, axes = plt.subplots(len(scales), 1, figsize=(TEXT_WIDTH_IN, sum(heights) + 0.9),
                              gridspec_kw={"height_ratios": heights})
     axes = np.atleast_1d(axes)

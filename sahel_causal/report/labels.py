@@ -36,8 +36,20 @@ SHORT: dict[str, str] = {
     "acled_civilian_fatalities": "ACLED civilian fatalities",
     "gtd_fatalities": "GTD fatalities",
     "sahel_g5": "Sahel G5",
+    "psi_partner": "PSI member",
+    "tsctp_partner": "TSCTP member",
+    "tsctp_active": "TSCTP active",
+    "preact_partner": "PREACT member",
+    "sgi_partner": "SGI member",
+    "us_aid_suspended": "U.S. aid suspended",
     "external_security_actors": "External security actors",
     "external_security_actors_alt": "External actors (alt. years)",
+}
+
+# Labels of common sums of panel columns.
+SUM_LABELS: dict[frozenset[str], str] = {
+    frozenset({"ucdp_state_based_best", "ucdp_nonstate_best", "ucdp_onesided_best"}): "UCDP deaths",
+    frozenset({"us_training_cost_usd_train_and_equip", "us_training_cost_usd_ctfp"}): "CT training",
 }
 
 _PER = {"population": "per capita", "milper": "per military person"}
@@ -84,7 +96,7 @@ def derive_label(d: object, labels: Mapping[str, str], codebook: pd.DataFrame | 
     elif op == "any" and args:
         text = f"Any {lab(args[0]).lower()}" if not lab(args[0]).isupper() else f"Any {lab(args[0])}"
     elif op == "sum" and args:
-        text = " + ".join(lab(a) for a in args)
+        text = SUM_LABELS.get(frozenset(args)) or " + ".join(lab(a) for a in args)
     elif op == "time_since" and args:
         text = f"Years since {lab(args[0]).lower()}"
     else:

@@ -140,6 +140,9 @@ def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mappin
     """
     if len(models) == 0:
         return []
+    from sahel_causal.report.labels import short_label
+
+    labels = {**{n: short_label(n) for n in set(tidy["term"]) | {m.outcome for m in models}}, **labels}
     n_panels = math.ceil(len(models) / max_columns)
     size = math.ceil(len(models) / n_panels)
     chunks = [list(models[i:i + size]) for i in range(0, len(models), size)]

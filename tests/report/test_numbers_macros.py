@@ -21,7 +21,7 @@ def test_keys_and_values_follow_the_table_formatting() -> None:
     assert nums["table2_coups/lpm/train_pc_l1/p_value"] == "0.381"
     assert nums["table2_coups/lpm/train_pc_f1/p_value"] == "<0.001"
     assert nums["table2_coups/lpm/train_pc_l1/nobs"] == "1,096"
-    assert nums["table2_coups/lpm/train_pc_l1/outcome_mean_pct"] == "3.7"
+    assert nums["table2_coups/lpm/train_pc_l1/outcome_mean_pct"] == "3.74"
     assert nums["table2_coups/lpm/train_pc_f1/p_ri"] == "--"
     assert not any(k.endswith("/controls") for k in nums)  # text columns are keys or skipped, never numbers
 
@@ -46,3 +46,17 @@ def test_generic_csv_keys_and_fixed_notation() -> None:
     assert nums["table1_summary/panel_a_full_panel/acled_fatalities/sd"] == "3,198"
     assert nums["table1_summary/panel_a_full_panel/acled_fatalities/tiny"] == "0.00000032"
     assert format_number("n", 54.0) == "54"
+
+
+def test_verdict_rule_and_panel_facts() -> None:
+    from sahel_causal.report.numbers import panel_numbers, verdict, verdicts_from_csv
+
+    assert verdict(0.01, math.nan) == "a detectable association"
+    assert verdict(0.01, 0.2) == "no detectable association" and verdict(0.3, 0.01) == "no detectable association"
+    df = _tidy().assign(p_wild_webb=[0.02, 0.5])
+    v = verdicts_from_csv("table2_coups", df)
+    assert v["table2_coups/lpm/train_pc_l1/verdict"] == "no detectable association"  # p_ri 0.48
+    assert v["table2_coups/lpm/train_pc_f1/verdict"] == "no detectable association"
+    panel = pd.DataFrame({"iso3": ["A", "A", "B"], "year": [1990, 1991, 1990]})
+    assert panel_numbers(panel) == {"panel/n_rows": "3", "panel/n_states": "2", "panel/first_year": "1990",
+                                    "panel/last_year": "1991"}
