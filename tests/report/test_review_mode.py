@@ -110,3 +110,23 @@ def test_country_sets_from_reference_tables() -> None:
     assert sets["tsctp"] == ("DZA", "MLI") and sets["preact"] == ("KEN",) and sets["psi"] == ()
     assert sets["sahel_g5"] == ("BFA", "MLI", "NER") and len(sets["africa"]) == 5
     assert not math.isnan(len(sets))
+
+
+def test_gather_reads_the_working_copy() -> None:
+    import hashlib
+    import re
+
+    from sahel_causal import __version__
+    from sahel_causal.pipeline import PANEL_CSV
+    from sahel_causal.paths import ANALYSIS_DIR
+    from sahel_causal.review.provenance import gather
+    from sahel_causal.specs.io import read_toml
+
+    spec = ANALYSIS_DIR / "specs" / "table2_coups.toml"
+    rec = gather(spec, read_toml(spec), PANEL_CSV, overrides=["sample.years=[2005,2020]"])
+    assert rec["package_version"] == __version__
+    assert rec["spec"]["path"] == "analysis/specs/table2_coups.toml"
+    assert rec["spec"]["sha256"] == hashlib.sha256(spec.read_bytes()).hexdigest()
+    assert rec["panel_sha256"] == hashlib.sha256(PANEL_CSV.read_bytes()).hexdigest()
+    assert rec["seeds"] == {"inference.randomization.seed": 20230726, "inference.wild_bootstrap.seed": 20240726}
+    assert rec["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}", rec["git_commit"])
