@@ -291,7 +291,8 @@ def test_plot_timeline_returns_a_figure_with_one_row_per_country(programs, deplo
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
         assert len(labels) == len(codes)
         assert labels[0] == "Mauritania" and labels[-1] == "Nigeria"
-        markers = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "D"]
+        # successful coups: filled triangles ("v"); failed attempts: open circles ("o") (issue 14)
+        markers = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() in ("v", "o")]
         assert len(markers) == len(coups)
         filled = [ln.get_markerfacecolor() for ln in markers]
         assert sum(1 for c in filled if c in ("white", (1.0, 1.0, 1.0, 1.0))) == 1

@@ -27,6 +27,7 @@ class BuiltPanel:
     country_month: pd.DataFrame
     inputs: list[tuple[str, str, str]]
     column_sources: dict[str, str]
+    coup_events: pd.DataFrame | None = None  # dated coups for the figures (data/coup_events.py)
 
 
 def reference_files() -> list[Path]:
@@ -142,7 +143,10 @@ def build_panel(raw_dir: Path, log: DataLog, progress: Callable[[str], None] = l
     ids = sorted({s for b in specs for s in b.source_ids} | {"us_cpi", "acled"})
     reg = registry()
     inputs = [(sid, f.path, f.sha256) for sid in ids for f in reg[sid].files]
-    return BuiltPanel(panel=panel, country_month=round_floats(month), inputs=inputs, column_sources=column_sources)
+    from sahel_causal.data.coup_events import make_coup_events
+
+    return BuiltPanel(panel=panel, country_month=round_floats(month), inputs=inputs, column_sources=column_sources,
+                      coup_events=make_coup_events(raw_dir, DataLog()))
 
 
 ALT_TIMELINE_COLUMNS = ("tsctp_partner", "tsctp_entry_year", "external_security_actors")

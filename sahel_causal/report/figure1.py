@@ -5,13 +5,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sahel_causal.data.money import BASE_YEAR
+from sahel_causal.report.figures import PAIR, TEXT_WIDTH_IN
 from sahel_causal.report.groups import G5
 
 PANELS = [
-    ("coup_attempts", "Coup attempts per country", 1, "Powell & Thyne (to 2023)"),
-    ("ucdp_total_best", "Organized-violence deaths per country", 1, "UCDP v25.1: state-based + non-state + one-sided"),
-    ("us_training_cost_usd", f"U.S. training spending per country (US$ m, {BASE_YEAR})", 1e6,
-     "FMTR FY1999-FY2020 (FY2006 report missing)"),
+    ("coup_attempts", "Coup attempts\nper country", 1, "Coup attempts (Powell & Thyne, to 2023)"),
+    ("ucdp_total_best", "Deaths per country", 1,
+     "Organized-violence deaths (UCDP v25.1: state-based + non-state + one-sided; log scale)"),
+    ("us_training_cost_usd", f"US$ m ({BASE_YEAR})\nper country", 1e6,
+     "U.S. military training spending (FMTR FY1999-FY2020; FY2006 report missing)"),
 ]
 
 
@@ -34,8 +36,8 @@ def figure1_data(panel: pd.DataFrame) -> pd.DataFrame:
 def make_figure1(panel: pd.DataFrame) -> "plt.Figure":
     """Three stacked panels sharing the year axis; lines: Sahel G5 and the rest of Africa."""
     data = figure1_data(panel)
-    fig, axes = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True)
-    colors = {G5: "#b2182b", "Rest of Africa": "#2166ac"}
+    fig, axes = plt.subplots(3, 1, figsize=(TEXT_WIDTH_IN, 7.5), sharex=True)
+    colors = {G5: PAIR[0], "Rest of Africa": PAIR[1]}
     for ax, (col, label, _div, src) in zip(axes, PANELS):
         sub = data[data["variable"] == col]
         years = range(int(panel["year"].min()), int(panel["year"].max()) + 1)
@@ -44,18 +46,16 @@ def make_figure1(panel: pd.DataFrame) -> "plt.Figure":
             ax.plot(s.index, s.values, marker="o", ms=3, lw=1.6, color=colors[grp], label=grp)
         if col == "ucdp_total_best":
             ax.set_yscale("symlog", linthresh=100)
-            ax.set_ylabel(label + " (log scale)", fontsize=8.5)
-        if col != "ucdp_total_best":
-            ax.set_ylabel(label, fontsize=8.5)
-        ax.set_title(src, fontsize=8, loc="left", color="0.35")
+        ax.set_ylabel(label, fontsize=8.5)
+        ax.set_title(src, fontsize=8.5, loc="left")
         ax.grid(alpha=0.3)
-        for year, text in ((2002, "PSI"), (2005, "TSCTP"), (2013, "Serval"), (2022, "French exit\nfrom Mali")):
+        for year in (2002, 2005, 2013, 2022):
             ax.axvline(year, color="0.6", lw=0.8, ls="--")
-            if ax is axes[0]:
-                ax.text(year - 0.2, ax.get_ylim()[1] * 0.97, text, fontsize=7, color="0.35", ha="right", va="top")
-    axes[0].legend(frameon=False, fontsize=8, loc="upper left")
-    axes[-1].set_xlabel("Year")
-    fig.suptitle("Figure 1. Coups, organized violence and U.S. military training, Sahel G5 vs rest of Africa",
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, frameon=False, fontsize=8.5, loc="lower center", ncol=2)
+    axes[-1].set_xlabel("Year (dashed lines: PSI 2002, TSCTP 2005, Operation Serval 2013, French exit from Mali 2022)",
+                        fontsize=8.5)
+    fig.suptitle("Coups, organized violence and U.S. military training: Sahel G5 vs rest of Africa",
                  fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig

@@ -63,7 +63,9 @@ def _timeline(panel: pd.DataFrame) -> list[Path]:
     from sahel_causal.report.figures import save_figure
     from sahel_causal.report.timeline_figure import DEFAULT_COUNTRIES, plot_timeline
 
-    fig = plot_timeline(timelines.load_us_programs(), timelines.load_deployments(), coups_from_panel(panel),
+    from sahel_causal.data.coup_events import load_coup_events  # dated coups (issue 14)
+
+    fig = plot_timeline(timelines.load_us_programs(), timelines.load_deployments(), load_coup_events(),
                         DEFAULT_COUNTRIES, range(2000, 2026))
     return save_figure(fig, RESULTS_DIR / "figures", "figure2_timeline")
 

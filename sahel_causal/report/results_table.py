@@ -1,90 +1,379 @@
-"""Format a :class:`~sahel_causal.estimate.TableResult` as a publication table (Tables 2-4).
+"""Format a table of estimates (Tables 2-4) the way an economics journal prints it.
 
-Long layout: one row per model and treatment term, with every inference method side by side
-(analytic CRV1 and CRV3, restricted wild cluster bootstrap with Rademacher and Webb weights,
-randomization inference), the effect of a one within-country standard deviation change, the
-marginal effect on the probability scale for the logit models, and the sample (N, countries,
-clusters, outcome mean, events). Reports format results; they never estimate.
+Layout: models in columns (numbered, labelled from the specification); for each treatment the
+coefficient with its CRV1 standard error in parentheses below; a block of p-values for the
+column's first treatment by inference method (CRV1, CRV3 jackknife, restricted wild cluster
+bootstrap with Rademacher and Webb weights, randomization inference); the effect of one
+within-country standard deviation and, for logits, the effect on the probability; then the
+sample and specification (outcome, estimator, N, countries, outcome mean, fixed effects,
+controls). Variables carry readable labels (:mod:`sahel_causal.report.labels`); numbers are in
+fixed notation (never ``1e-05``). Notes come from the specification and its inference settings.
+
+Wide tables are split into panels of at most :data:`MAX_COLUMNS` models so that they fit a
+portrait page at a readable size. The LaTeX body of each panel is rendered by great_tables
+(``GT.as_latex``: escaping, booktabs rules, spanners); this module assembles the panels into
+one float with caption and notes. The CSV stays the long machine-readable frame (``tidy()``).
+Reports format results; they never estimate.
 """
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-from sahel_causal.report.tables import Table
+ESTIMATOR_LABEL = {"ols": "OLS", "ppml": "PPML", "conditional_logit": "Cond. logit", "firth": "Firth logit",
+                   "logit_cubic": "Logit, cubic"}
+LOGITS = {"conditional_logit", "firth", "logit_cubic"}
+MAX_COLUMNS = 6
+STUB_WRAP = 40  # characters per line in the row labels
+WRAP = 10  # characters per line in column headers and text cells
+BREAK = "@@"  # line break marker inside a cell (LaTeX: makecell; Markdown: space)
 
-ESTIMATOR_LABEL = {"ols": "OLS/LPM", "ppml": "PPML", "conditional_logit": "Cond. logit", "firth": "Firth logit",
-                   "logit_cubic": "Logit + cubic"}
+
+def wrap(text: str, width: int = WRAP) -> str:
+    """Break ``text`` at spaces into lines of at most ``width`` characters (joined by BREAK)."""
+    lines: list[str] = []
+    for word in str(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return BREAK.join(lines)
+
+# (tidy column, row label) for the inference rows, in the order of the table.
+P_ROWS: tuple[tuple[str, str], ...] = (
+    ("p_value", "Cluster-robust (CRV1)"),
+    ("p_crv3", "Jackknife (CRV3)"),
+    ("p_wild_rademacher", "Wild bootstrap, Rademacher"),
+    ("p_wild_webb", "Wild bootstrap, Webb"),
+    ("p_ri", "Randomization inference"),
+)
+FE_LABEL = {"iso3": "Country fixed effects", "year": "Year fixed effects"}
+GROUP_COEF = "Estimates (standard errors clustered by country)"
+GROUP_P = "p-values for the first treatment, by inference method"
+GROUP_EFFECT = "Size of the effect of the first treatment"
+GROUP_SAMPLE = "Specification and sample"
 
 
-def _num(x: float, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
+
+
+def decimals_for(*values: float, minimum: int = 3, maximum: int = 12) -> int:
+    """Decimals that show at least two significant digits of the smallest non-zero value
+    (at least ``minimum``, at most ``maximum``)."""
+    finite = [abs(v) for v in values if not _missing(v) and v != 0 and math.isfinite(v)]
+    if not finite:
+        return minimum
+    smallest = min(finite)
+    need = -math.floor(math.log10(smallest)) + 1
+    return max(minimum, min(maximum, need))
+
+
+def fmt_fixed(x: float, decimals: int) -> str:
+    """Fixed notation with thousands separators; ``--`` for missing; never e-notation."""
+    if _missing(x):
         return "--"
-    a = abs(x)
-    if a != 0 and (a < 1e-3 or a >= 1e4):
-        return f"{x:.2e}"
-    return f"{x:.{digits}f}"
-
-
-def _p(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if not math.isfinite(x):
         return "--"
-    return "<0.001" if x < 0.001 else f"{x:.3f}"
+    text = f"{x:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and text.strip("-0.,") == "" else text
 
 
-def _ci(lo: float, hi: float) -> str:
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (lo, hi)):
+def fmt_p(x: float) -> str:
+    """p-values with three decimals; below 0.001 as ``<0.001``."""
+    if _missing(x):
         return "--"
-    return f"[{_num(lo)}, {_num(hi)}]"
+    return "<0.001" if x < 0.0005 else f"{x:.3f}"
 
 
-def format_results(tr, provenance: dict[str, str]) -> Table:  # tr: TableResult
-    """The formatted table and its machine-readable CSV (the tidy frame)."""
+def fmt_count(x: float) -> str:
+    """Integers with thousands separators."""
+    return "--" if _missing(x) else f"{int(round(x)):,}"
+
+
+def fmt_mean(x: float) -> str:
+    """Outcome means: three significant digits in fixed notation."""
+    if _missing(x):
+        return "--"
+    return fmt_fixed(x, 1) if abs(x) >= 100 else fmt_fixed(x, decimals_for(x, maximum=6))
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What the table needs to know about one model beyond ``tidy()``."""
+
+    id: str
+    label: str
+    outcome: str
+    estimator: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One block of columns: ``columns`` are (number, header); ``rows`` are (group, stub, cells)."""
+
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    rows: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+def _cell(t: pd.Series | None, col: str) -> float:
+    if t is None or col not in t.index:
+        return math.nan
+    v = t[col]
+    return math.nan if _missing(v) else float(v)
+
+
+def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mapping[str, str],
+                 max_columns: int = MAX_COLUMNS, first_number: int = 1) -> list[Panel]:
+    """The cells of the journal layout, split into panels of at most ``max_columns`` models.
+
+    ``tidy`` has one row per model and term (columns ``model, term, estimate, std_error`` and the
+    inference, effect and sample columns of ``TableResult.tidy()``); ``models`` gives the column
+    order; ``labels`` maps variable names to readable labels (missing names print as they are).
+    """
+    if len(models) == 0:
+        return []
+    from sahel_causal.report.labels import short_label
+
+    labels = {**{n: short_label(n) for n in set(tidy["term"]) | {m.outcome for m in models}}, **labels}
+    n_panels = math.ceil(len(models) / max_columns)
+    size = math.ceil(len(models) / n_panels)
+    chunks = [list(models[i:i + size]) for i in range(0, len(models), size)]
+    panels = []
+    number = first_number
+    for k, chunk in enumerate(chunks):
+        cols = []
+        per_model: list[pd.DataFrame] = []
+        for m in chunk:
+            cols.append((f"({number})", wrap(m.label)))
+            number += 1
+            per_model.append(tidy[tidy["model"] == m.id])
+        terms: list[str] = []
+        for sub in per_model:
+            for term in sub["term"]:
+                if term not in terms:
+                    terms.append(term)
+        rows: list[tuple[str, str, tuple[str, ...]]] = []
+        for term in terms:
+            est, se = [], []
+            for sub in per_model:
+                hit = sub[sub["term"] == term]
+                if len(hit) == 0:
+                    est.append("")
+                    se.append("")
+                    continue
+                t = hit.iloc[0]
+                d = decimals_for(_cell(t, "estimate"), _cell(t, "std_error"))
+                est.append(fmt_fixed(_cell(t, "estimate"), d))
+                s = _cell(t, "std_error")
+                se.append("" if _missing(s) else f"({fmt_fixed(s, d)})")
+            rows.append((GROUP_COEF, labels.get(term, term), tuple(est)))
+            rows.append((GROUP_COEF, "", tuple(se)))
+        firsts = [sub.iloc[0] if len(sub) else None for sub in per_model]
+        for col, name in P_ROWS:
+            cells = tuple(fmt_p(_cell(t, col)) for t in firsts)
+            if any(c != "--" for c in cells):
+                rows.append((GROUP_P, name, cells))
+        eff = []
+        for t in firsts:
+            e, sd = _cell(t, "effect_1sd"), _cell(t, "within_sd")
+            eff.append(fmt_fixed(e, decimals_for(e)))
+        rows.append((GROUP_EFFECT, "One within-country SD change", tuple(eff)))
+        margins = tuple(fmt_fixed(_cell(t, "margin"), decimals_for(_cell(t, "margin")))
+                        if m.estimator in LOGITS else "--" for t, m in zip(firsts, chunk))
+        if any(c != "--" for c in margins):
+            rows.append((GROUP_EFFECT, "Effect on the probability", margins))
+        rows.append((GROUP_SAMPLE, "Outcome", tuple(labels.get(m.outcome, m.outcome) for m in chunk)))
+        rows.append((GROUP_SAMPLE, "Estimator", tuple(ESTIMATOR_LABEL.get(m.estimator, m.estimator) for m in chunk)))
+        rows.append((GROUP_SAMPLE, "Outcome mean", tuple(fmt_mean(_cell(t, "outcome_mean")) for t in firsts)))
+        rows.append((GROUP_SAMPLE, "Observations", tuple(fmt_count(_cell(t, "nobs")) for t in firsts)))
+        rows.append((GROUP_SAMPLE, "Countries", tuple(fmt_count(_cell(t, "n_countries")) for t in firsts)))
+        fes = [set(str(t["fixed_effects"]).split("+")) if t is not None and not _missing(t.get("fixed_effects"))
+               else set() for t in firsts]
+        for fe, lab in FE_LABEL.items():
+            rows.append((GROUP_SAMPLE, lab, tuple("Yes" if fe in s else "No" for s in fes)))
+        ctrl = tuple("Yes" if t is not None and isinstance(t.get("controls"), str) and t.get("controls") else "No"
+                     for t in firsts)
+        rows.append((GROUP_SAMPLE, "Controls", ctrl))
+        title = f"Panel {chr(ord('A') + k)}" if len(chunks) > 1 else ""
+        panels.append(Panel(title=title, columns=tuple(cols), rows=tuple(rows)))
+    return panels
+
+
+_CELL = r"(?:[^&{}\\\n@]|\\[$%&#_]|@(?!@))"
+
+
+def _makecell(m: re.Match) -> str:
+    parts = [p.strip() for p in m.group(0).split(BREAK)]
+    return r"\makecell{" + r"\\".join(parts) + "}"
+
+
+def _gt_tabular(panel: Panel) -> str:
+    """The panel's ``tabular*`` rendered by great_tables: outcomes as spanners over the columns
+    that share them, centred columns, two-line headers (number above label), light group rows."""
+    from great_tables import GT
+
+    names = [f"c{i}" for i in range(len(panel.columns))]
+    body_rows = [(g, s, cells) for g, s, cells in panel.rows if s != "Outcome"]
+    outcome = next((cells for g, s, cells in panel.rows if s == "Outcome"), None)
+    frame = pd.DataFrame([[g, wrap(s, STUB_WRAP), *cells] for g, s, cells in body_rows],
+                         columns=["group", "stub", *names])
+    gt = GT(frame, rowname_col="stub", groupname_col="group")
+    gt = gt.cols_label(**{n: f"{num}{BREAK}{lab}" for n, (num, lab) in zip(names, panel.columns)})
+    if outcome is not None:
+        i = 0
+        while i < len(names):
+            j = i
+            while j + 1 < len(names) and outcome[j + 1] == outcome[i]:
+                j += 1
+            text = outcome[i] if j > i else wrap(outcome[i])
+            gt = gt.tab_spanner(text, columns=names[i:j + 1], id=f"outcome{i}")
+            i = j + 1
+    gt = gt.cols_align("center", columns=names).tab_options(table_font_size="9pt")
+    tex = gt.as_latex()
+    start, end = tex.index(r"\begin{tabular*}"), tex.index(r"\end{tabular*}") + len(r"\end{tabular*}")
+    body = tex[start:end]
+    body = re.sub(r"\{@\{\\extracolsep\{\\fill\}\}l\|[a-z]+\}",
+                  "{@{\\\\extracolsep{\\\\fill}}l" + "c" * len(names) + "}", body, count=1)
+    body = re.sub(_CELL + "*" + BREAK + "(?:" + _CELL + "|" + BREAK + ")*", _makecell, body)
+    body = "\n".join("\\makecell[l]{" + ln[len("\\makecell{"):] if ln.startswith("\\makecell{") else ln
+                      for ln in body.split("\n"))
+    # light group headings: one rule and an italic label instead of a boxed row
+    body = re.sub(r"\\midrule\\addlinespace\[2\.5pt\]\n\\multicolumn\{(\d+)\}\{l\}\{(.*?)\} \\\\\[2\.5pt\] \n"
+                  r"\\midrule\\addlinespace\[2\.5pt\]\n",
+                  lambda m: "\\midrule\n\\multicolumn{" + m.group(1) + "}{l}{\\textit{" + m.group(2) + "}} \\\\\n", body)
+    # typographic minus signs in numbers
+    return re.sub(r"(?<=[ &(])-(?=[0-9.])", "$-$", body)
+
+
+def _md_escape(s: str) -> str:
+    return s.replace(BREAK, " ").replace("|", "\\|")
+
+
+@dataclass(frozen=True)
+class JournalTable:
+    """A table of estimates in the journal layout, written as LaTeX, Markdown and the long CSV."""
+
+    name: str
+    title: str
+    panels: tuple[Panel, ...]
+    notes: tuple[str, ...] = ()
+    provenance: dict[str, str] = field(default_factory=dict)
+    raw: pd.DataFrame | None = None
+
+    def to_latex(self) -> str:
+        """One ``table`` float per panel (needs booktabs, caption, makecell); portrait, 9 pt body.
+        Panels after the first are captioned "(continued)"; the notes follow the last panel."""
+        from sahel_causal.report.tables import tex_escape
+
+        out = []
+        for i, p in enumerate(self.panels):
+            title = tex_escape(self.title) + (" (continued)" if i else "")
+            out += [r"\begin{table}[p]", r"\centering", rf"\caption*{{{title}}}"]
+            if i == 0:
+                out.append(rf"\label{{tab:{self.name}}}")
+            out += [r"\footnotesize", r"\setlength{\tabcolsep}{3pt}"]
+            if p.title:
+                first, last = p.columns[0][0], p.columns[-1][0]
+                out.append(rf"\textit{{{p.title}: columns {first}--{last}}}\par\smallskip")
+            out.append(_gt_tabular(p))
+            if i == len(self.panels) - 1 and (self.notes or self.provenance):
+                out.append(r"\par\smallskip\begin{minipage}{\linewidth}\scriptsize\raggedright")
+                out.append(r"\textit{Notes:} " + " ".join(tex_escape(n) for n in self.notes) + r"\par")
+                if self.provenance:
+                    out.append(tex_escape("Provenance: " + "; ".join(f"{k} {v}" for k, v in self.provenance.items())))
+                out.append(r"\end{minipage}")
+            out.append(r"\end{table}")
+        return "\n".join(out) + "\n"
+
+    def to_markdown(self) -> str:
+        """GitHub-flavoured Markdown: one pipe table per panel, group headings in bold."""
+        lines = [f"**{self.title}**", ""]
+        for p in self.panels:
+            if p.title:
+                lines += [f"*{p.title}*", ""]
+            head = [""] + [f"{num} {lab}" for num, lab in p.columns]
+            lines.append("| " + " | ".join(_md_escape(h) for h in head) + " |")
+            lines.append("|---|" + "|".join([":---:"] * len(p.columns)) + "|")
+            group = None
+            for g, stub, cells in p.rows:
+                if g != group:
+                    lines.append(f"| **{_md_escape(g)}** |" + " |" * len(p.columns))
+                    group = g
+                lines.append("| " + " | ".join(_md_escape(c) for c in (stub, *cells)) + " |")
+            lines.append("")
+        lines.extend(f"*Notes:* {n}" if i == 0 else n for i, n in enumerate(self.notes))
+        if self.provenance:
+            lines.append("")
+            lines.append("Provenance: " + "; ".join(f"{k} `{v}`" for k, v in self.provenance.items()))
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        """The long machine-readable frame (one row per model, term; every inference column)."""
+        frame = self.raw if self.raw is not None else pd.DataFrame()
+        return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+
+    def write(self, directory: Path) -> list[Path]:
+        """Write ``<name>.tex``, ``.csv`` and ``.md`` into ``directory``; return the paths."""
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for ext, text in (("tex", self.to_latex()), ("csv", self.to_csv()), ("md", self.to_markdown())):
+            p = directory / f"{self.name}.{ext}"
+            p.write_text(text, encoding="utf-8", newline="\n")
+            paths.append(p)
+        return paths
+
+
+def inference_notes(spec) -> list[str]:
+    """Notes describing the inference settings of a specification (seeds, draws, methods)."""
+    inf = getattr(spec, "inference", None)
+    wb = getattr(inf, "wild_bootstrap", None)
+    ri = getattr(inf, "randomization", None)
+    notes = [
+        "Coefficients with CRV1 standard errors clustered by country in parentheses (t(G-1) reference); no "
+        "significance stars: the p-value rows report each inference method for the column's first treatment. "
+        "CRV3 = leave-one-country-out jackknife (MacKinnon, Nielsen & Webb 2023)."]
+    if wb is not None:
+        notes.append(f"Wild bootstrap = restricted wild cluster bootstrap by country, {wb.draws} draws (all 2^G "
+                     f"sign vectors when fewer), seed {wb.seed}; for PPML and the pooled logit the wild score "
+                     "bootstrap with the null imposed (Kline & Santos 2012).")
+    if ri is not None:
+        notes.append(f"Randomization inference permutes countries' treatment paths among countries observed in the "
+                     f"same years, {ri.permutations} permutations, seed {ri.seed} (linear models only; Young 2019).")
+    notes.append("Conditional and Firth logits report analytic p-values only. One within-country SD change: "
+                 "coefficient times the within-country standard deviation of the treatment in the estimation "
+                 "sample (log-odds for logits, log points for PPML). Effect on the probability: average marginal "
+                 "effect (pooled and Firth logit) or the effect at the sample coup rate (conditional logit).")
+    return notes
+
+
+def models_meta(spec) -> list[ModelMeta]:
+    """Column metadata from a specification's models."""
+    return [ModelMeta(id=m.id, label=m.label, outcome=m.outcome, estimator=m.estimator,
+                      note=getattr(m, "note", "") or "") for m in spec.models]
+
+
+def format_results(tr, provenance: dict[str, str], codebook: pd.DataFrame | None = None) -> JournalTable:
+    """The journal-layout table of a ``TableResult`` and its long CSV (the tidy frame)."""
+    from sahel_causal.report.labels import spec_labels
+
     tidy = tr.tidy()
-    rows = []
-    col = lambda t, name: t.get(name, math.nan)  # noqa: E731
-    for _, t in tidy.iterrows():
-        rows.append({
-            "Model": t["label"],
-            "Estimator": ESTIMATOR_LABEL.get(t["estimator"], t["estimator"]),
-            "Term": t["term"],
-            "Estimate": _num(t["estimate"]),
-            "SE (CRV1)": _num(t["std_error"]),
-            "p CRV1": _p(t["p_value"]),
-            "p CRV3": _p(col(t, "p_crv3")),
-            "p WCR-R": _p(col(t, "p_wild_rademacher")),
-            "p WCR-W": _p(col(t, "p_wild_webb")),
-            "95% CI (WCR-W)": _ci(col(t, "ci_wild_webb_low"), col(t, "ci_wild_webb_high")),
-            "p RI": _p(col(t, "p_ri")),
-            "1 SD effect": _num(t["effect_1sd"]),
-            "Prob. effect": _num(col(t, "margin")),
-            "N (countries)": f"{int(t['nobs'])} ({int(t['n_countries'])})",
-            "FE": t["fixed_effects"] or "none",
-            "G": "--" if pd.isna(t["n_clusters"]) else str(int(t["n_clusters"])),
-            "Mean y": _num(t["outcome_mean"]),
-        })
-    body = pd.DataFrame(rows)
     spec = tr.spec
-    wb, ri = spec.inference.wild_bootstrap, spec.inference.randomization
-    notes = list(spec.notes) + [
-        "Estimates with country and year fixed effects unless the model says otherwise; controls: lagged log GDP per "
-        "capita and V-Dem polyarchy. Standard errors clustered by country (CRV1, t(G-1) reference); CRV3 = "
-        "leave-one-country-out jackknife (MacKinnon, Nielsen & Webb 2023).",
-        (f"WCR = restricted wild cluster bootstrap by country, {wb.draws} draws (all 2^G sign vectors when fewer), "
-         f"Rademacher (R) and Webb (W) weights, seed {wb.seed}; CI by test inversion." if wb else "No wild bootstrap.")
-        + (f" RI = randomization inference permuting countries' treatment paths among countries observed in the same "
-           f"years, {ri.permutations} permutations, seed {ri.seed}; CRV1 t statistic (Young 2019)." if ri else ""),
-        "For PPML and the pooled logit, WCR is the wild score cluster bootstrap with the null imposed (Kline & Santos "
-        "2012; 'refit' studentization), CRV3 the leave-one-country-out jackknife of refits. Conditional and Firth "
-        "logits: analytic p-values only (Firth's profile penalized-likelihood inference is in the CSV). RI is computed "
-        "for linear models only, and not for a model whose second treatment is a lead of the first.",
-        "1 SD effect: estimate times one within-country standard deviation of the treatment (estimation sample); for "
-        "logits on the log-odds scale. Prob. effect: average marginal effect on the probability (pooled and Firth "
-        "logit) or the effect at the sample coup rate (conditional logit).",
-    ]
-    return Table(name=spec.id, title=spec.title, body=body, notes=tuple(notes), provenance=provenance,
-                 raw=tidy)
+    labels = spec_labels(getattr(spec, "derive", ()), codebook)
+    meta = models_meta(spec)
+    panels = build_panels(tidy, meta, labels)
+    numbers = {m.id: i + 1 for i, m in enumerate(meta)}
+    col_notes = [f"Column ({numbers[m.id]}): {m.note}" for m in meta if m.note]
+    notes = tuple(list(getattr(spec, "notes", ())) + col_notes + inference_notes(spec))
+    return JournalTable(name=spec.id, title=spec.title, panels=tuple(panels), notes=notes,
+                        provenance=provenance, raw=tidy)
 
 
 def sample_notes(tr) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""File-writing edges of the pipeline: one module per output task (see the integration contract)."""

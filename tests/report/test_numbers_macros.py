@@ -1,0 +1,62 @@
+"""results/numbers.tex: one macro per number, formatted like the tables, keys traceable to CSV cells."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from sahel_causal.report.numbers import defined_keys, format_number, key_columns, numbers_from_csv, numbers_tex
+
+
+def _tidy() -> pd.DataFrame:
+    return pd.DataFrame({"model": ["lpm", "lpm"], "term": ["train_pc_l1", "train_pc_f1"],
+                         "estimate": [0.01520854053, -0.019], "p_value": [0.3811863125, 0.0001],
+                         "p_ri": [0.4788, math.nan], "nobs": [1096, 1096], "outcome_mean": [0.03740875912] * 2,
+                         "controls": ["a+b", "a+b"]})
+
+
+def test_keys_and_values_follow_the_table_formatting() -> None:
+    nums = numbers_from_csv("table2_coups", _tidy())
+    assert nums["table2_coups/lpm/train_pc_l1/estimate"] == "0.015"
+    assert nums["table2_coups/lpm/train_pc_l1/p_value"] == "0.381"
+    assert nums["table2_coups/lpm/train_pc_f1/p_value"] == "<0.001"
+    assert nums["table2_coups/lpm/train_pc_l1/nobs"] == "1,096"
+    assert nums["table2_coups/lpm/train_pc_l1/outcome_mean_pct"] == "3.74"
+    assert nums["table2_coups/lpm/train_pc_f1/p_ri"] == "--"
+    assert not any(k.endswith("/controls") for k in nums)  # text columns are keys or skipped, never numbers
+
+
+def test_tex_file_defines_every_key_once_with_minus_signs() -> None:
+    tex = numbers_tex({"table2_coups": _tidy()})
+    keys = defined_keys(tex)
+    assert "table2_coups/lpm/train_pc_f1/estimate" in keys and "meta/alpha" in keys
+    assert r"\csname sc@table2_coups/lpm/train_pc_f1/estimate\endcsname{$-$0.019}" in tex
+    assert r"{\textless{}0.001}" in tex
+    assert tex == numbers_tex({"table2_coups": _tidy()})
+    assert len(keys) == sum(1 for ln in tex.splitlines() if ln.startswith(r"\expandafter"))
+    assert "e-0" not in tex
+
+
+def test_generic_csv_keys_and_fixed_notation() -> None:
+    df = pd.DataFrame({"sample": ["Panel A: full panel"], "variable": ["acled_fatalities"], "median": [20.0],
+                       "sd": [3198.3], "tiny": [3.2e-07]})
+    assert key_columns(df) == ("sample", "variable")
+    nums = numbers_from_csv("table1_summary", df)
+    assert nums["table1_summary/panel_a_full_panel/acled_fatalities/median"] == "20.00"
+    assert nums["table1_summary/panel_a_full_panel/acled_fatalities/sd"] == "3,198"
+    assert nums["table1_summary/panel_a_full_panel/acled_fatalities/tiny"] == "0.00000032"
+    assert format_number("n", 54.0) == "54"
+
+
+def test_verdict_rule_and_panel_facts() -> None:
+    from sahel_causal.report.numbers import panel_numbers, verdict, verdicts_from_csv
+
+    assert verdict(0.01, math.nan) == "a detectable association"
+    assert verdict(0.01, 0.2) == "no detectable association" and verdict(0.3, 0.01) == "no detectable association"
+    df = _tidy().assign(p_wild_webb=[0.02, 0.5])
+    v = verdicts_from_csv("table2_coups", df)
+    assert v["table2_coups/lpm/train_pc_l1/verdict"] == "no detectable association"  # p_ri 0.48
+    assert v["table2_coups/lpm/train_pc_f1/verdict"] == "no detectable association"
+    panel = pd.DataFrame({"iso3": ["A", "A", "B"], "year": [1990, 1991, 1990]})
+    assert panel_numbers(panel) == {"panel/n_rows": "3", "panel/n_states": "2", "panel/first_year": "1990",
+                                    "panel/last_year": "1991"}
