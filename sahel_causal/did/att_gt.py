@@ -37,8 +37,8 @@ Sample handling, as in R ``did``'s pre-processing, each step recorded in ``drops
 cohorts later than the last period are recoded as never treated; units treated in the first
 period (``0 < g <= t_1 + anticipation``) are dropped; rows with a missing outcome, covariate or
 weight are dropped; if there is no never-treated unit and ``control_group="notyettreated"``, the
-periods from ``max(g) - anticipation`` on and the last cohort are dropped (they have no
-comparison group). ``allow_unbalanced_panel=False`` (R's default) then keeps only the units
+periods from ``max(g) - anticipation`` on are dropped and the last cohort serves as never
+treated in the remaining periods (R did). ``allow_unbalanced_panel=False`` (R's default) then keeps only the units
 observed in every period. ``allow_unbalanced_panel=True`` keeps every unit and estimates each
 ATT(g,t) from the units observed in both of its periods (``t`` and the base period) with the
 panel estimator; the influence function of a unit not in that 2x2 sample is 0 and the others
@@ -381,12 +381,15 @@ def build_design(data: pd.DataFrame, p: ATTgtParams) -> tuple[PanelDesign, tuple
             raise SpecificationError("att_gt: there is no never-treated unit (gname == 0); use "
                                      "control_group='notyettreated'")
         gmax = gk.max()
-        late_t = t >= gmax - p.anticipation
-        lastc = g == gmax
-        cut = keep & (late_t | lastc)
-        drops.append(DropRecord(reason=f"no never-treated units: periods >= {int(gmax - p.anticipation)} and cohort {int(gmax)} dropped (no comparison group)",
+        cut = keep & (t >= gmax - p.anticipation)
+        lastc = keep & (g == gmax)
+        drops.append(DropRecord(reason=f"no never-treated units: periods >= {int(gmax - p.anticipation)} dropped (no comparison group)",
                                 level="row", count=int(cut.sum()), ids=tuple(map(str, df.index[cut]))))
+        ids_last = pd.unique(df.loc[lastc, p.idname].astype(str))
+        drops.append(DropRecord(reason=f"no never-treated units: last cohort {int(gmax)} serves as never treated (gname set to 0) in the remaining periods",
+                                level="group", count=len(ids_last), ids=tuple(ids_last)))
         keep &= ~cut
+        g = np.where(lastc, 0.0, g)
     idv = df[p.idname].to_numpy()
     if not p.allow_unbalanced_panel:
         kept_t = pd.Series(t[keep]).groupby(idv[keep]).nunique()
