@@ -181,3 +181,169 @@ def sensitivity_smoothness(
         lb, ub = _flci(b, S, num_pre_periods, num_post_periods, l, float(M), alpha)
         rows.append({"lb": lb, "ub": ub, "method": "FLCI", "Delta": "DeltaSD", "M": float(M)})
     return pd.DataFrame(rows)
+
+
+# =========================================================================== relative magnitudes
+def _A_rm(num_pre: int, num_post: int, mbar: float, s: int, max_positive: bool) -> np.ndarray:
+    """Constraints :math:`A\\delta\\le 0` of :math:`\\Delta^{RM}_{s,\\pm}(\\bar M)` (HonestDiD's
+    ``.create_A_RM``): every first difference is bounded by (:math:`\\bar M` times, for post
+    periods) the signed pre-period first difference ending at ``s``; column of t = 0 removed."""
+    T = num_pre + num_post + 1
+    At = np.zeros((num_pre + num_post, T))
+    for r in range(num_pre + num_post):
+        At[r, r:r + 2] = (-1.0, 1.0)
+    v = np.zeros(T)
+    v[num_pre + s - 1], v[num_pre + s] = -1.0, 1.0
+    if not max_positive:
+        v = -v
+    ub = np.vstack([np.tile(v, (num_pre, 1)), np.tile(mbar * v, (num_post, 1))])
+    A = np.vstack([At - ub, -At - ub])
+    A = A[np.sum(A * A, axis=1) > 1e-10]
+    return np.delete(A, num_pre, axis=1)
+
+
+def _gamma(l: np.ndarray) -> np.ndarray:
+    """Invertible matrix with first row ``l'`` completed by unit vectors (HonestDiD's
+    ``.construct_Gamma``: pivots of the reduced row echelon form of ``[l, I]``)."""
+    j = int(np.flatnonzero(np.abs(l) > 0)[0])
+    rows = [l] + [np.eye(l.size)[i] for i in range(l.size) if i != j]
+    return np.vstack(rows)
+
+
+def _dual_vertices(W: np.ndarray) -> np.ndarray:
+    """Vertices of :math:`\\{\\lambda\\ge0: W'\\lambda=e_1\\}` (the dual of the ARP linear program
+    :math:`\\min\\eta` s.t. :math:`y-X\\delta\\le\\eta\\,\\sigma`, with :math:`W=[\\sigma, X]`)."""
+    from itertools import combinations
+
+    m, k1 = W.shape
+    e1 = np.zeros(k1)
+    e1[0] = 1.0
+    out = []
+    for B in combinations(range(m), k1):
+        WB = W[list(B)]
+        if abs(np.linalg.det(WB)) < 1e-12 * max(1.0, np.abs(WB).max() ** k1):
+            continue
+        lam = np.linalg.solve(WB.T, e1)
+        if (lam >= -1e-10).all():
+            full = np.zeros(m)
+            full[list(B)] = np.maximum(lam, 0.0)
+            out.append(full)
+    if not out:
+        raise SpecificationError("honest: the moment inequalities have no dual vertex (degenerate design)")
+    return np.unique(np.round(np.array(out), 14), axis=0)
+
+
+def _arp_accept(Ys: np.ndarray, Sig: np.ndarray, V: np.ndarray, alpha: float, kappa: float,
+                lf_cv: float) -> np.ndarray:
+    """ARP conditional test with the least-favourable first stage (hybrid "LF"), vectorised over
+    the columns of ``Ys`` (one per value of theta); True = accept.
+
+    The statistic is the LP value :math:`\hat\eta=\max_v\lambda_v'y` over the dual vertices; the
+    test conditions on the maximising vertex :math:`\tilde\gamma`, which truncates
+    :math:`\hat\eta/\sigma_B` to :math:`[v_{lo}, \min(v_{up}, c_{LF})]/\sigma_B` (ARP 2023, Section 5;
+    the closed form of HonestDiD's bisection for ``vlo``/``vup``); first stage: reject when
+    :math:`\hat\eta > c_{LF}`; second stage at level :math:`(\alpha-\kappa)/(1-\kappa)`.
+    """
+    vals = V @ Ys                       # vertices x G
+    j = np.argmax(vals, axis=0)
+    G = Ys.shape[1]
+    eta = vals[j, np.arange(G)]
+    g = V[j]                            # G x m
+    SG = g @ Sig                        # G x m  (Sigma gamma)'
+    s2 = np.einsum("gm,gm->g", SG, g)
+    tiny = s2 < 1e-20
+    s2 = np.where(tiny, 1.0, s2)
+    sB = np.sqrt(s2)
+    c = SG / s2[:, None]                # G x m
+    S = Ys.T - c * eta[:, None]
+    a = S @ V.T                         # G x vertices
+    b = 1.0 - c @ V.T
+    tol = 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = a / b
+    vlo = np.max(np.where(b > tol, r, -np.inf), axis=1)
+    vup = np.min(np.where(b < -tol, r, np.inf), axis=1)
+    zlo = vlo / sB
+    zup = np.minimum(vup, lf_cv) / sB
+    stat = eta / sB
+    inside = (zlo - 1e-12 <= stat) & (stat <= zup + 1e-12)
+    mod = (alpha - kappa) / (1.0 - kappa)
+    cval = np.zeros(G)
+    ok = inside & (zup > zlo)
+    if ok.any():
+        cval[ok] = np.maximum(0.0, stats.truncnorm.ppf(1.0 - mod, zlo[ok], zup[ok]))
+    cval[inside & ~(zup > zlo)] = np.maximum(0.0, zlo[inside & ~(zup > zlo)])
+    accept = ~inside | ~(stat > cval)
+    accept &= ~(eta > lf_cv)
+    accept = np.where(tiny, ~(eta > 0), accept)
+    return accept
+
+
+def _rm_fixed_s(betahat, S, num_pre, num_post, l, mbar, s, sign, alpha, kappa, grid, sims, seed):
+    A = _A_rm(num_pre, num_post, mbar, s, sign)
+    if num_post > 1:
+        rows = np.flatnonzero(np.any(A[:, num_pre:] != 0, axis=1))
+    else:
+        rows = np.arange(A.shape[0])
+    AGi = A[:, num_pre:] @ np.linalg.inv(_gamma(l))
+    one, X = AGi[rows, 0], AGi[rows, 1:]
+    Y = (A @ betahat)[rows]
+    Sig = (A @ S @ A.T)[np.ix_(rows, rows)]
+    sd = np.sqrt(np.diag(Sig))
+    V = _dual_vertices(np.column_stack([sd, X]))
+    # least-favourable critical value: 1 - kappa quantile of eta under y ~ N(0, Sig)
+    rng = np.random.default_rng(seed)
+    xi = rng.multivariate_normal(np.zeros(rows.size), Sig, size=sims, method="svd")
+    lf_cv = float(np.quantile((xi @ V.T).max(axis=1), 1.0 - kappa))
+    return _arp_accept(Y[:, None] - one[:, None] * grid[None, :], Sig, V, alpha, kappa, lf_cv)
+
+
+def sensitivity_relative_magnitudes(
+    betahat: Sequence[float] | np.ndarray,
+    sigma: np.ndarray,
+    num_pre_periods: int,
+    num_post_periods: int,
+    mbar_vec: Sequence[float] | np.ndarray,
+    l_vec: Sequence[float] | np.ndarray | None = None,
+    alpha: float = 0.05,
+    grid_points: int = 1000,
+    grid_lb: float | None = None,
+    grid_ub: float | None = None,
+    sims: int = 20000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Robust confidence sets under :math:`\\Delta^{RM}(\\bar M)` for each ``Mbar`` in ``mbar_vec``.
+
+    Mirrors HonestDiD's ``createSensitivityResults_relativeMagnitudes(betahat, sigma,
+    numPrePeriods, numPostPeriods, Mbarvec, l_vec, alpha)`` with its default method "C-LF"
+    (ARP conditional test with a least-favourable first stage of size ``alpha/10``; only the
+    moments involving post-period coefficients enter, as HonestDiD's ``postPeriodMomentsOnly``),
+    inverted on HonestDiD's default grid of ``grid_points`` values of :math:`\\theta` over
+    :math:`\\pm20` standard errors of :math:`l'\\hat\\beta_{post}` (``lb``/``ub`` are the smallest
+    and largest accepted grid values, so they are exact up to one grid step). The
+    least-favourable critical value is the :math:`1-\alpha/10` quantile of the LP statistic over
+    ``sims`` normal draws with ``seed`` (HonestDiD draws 1,000 with R's RNG; its simulation noise
+    moves endpoints by a grid step, hence the larger default here).
+    Returns one row per ``Mbar``: ``lb, ub, method="C-LF", Delta="DeltaRM", Mbar``.
+    """
+    b, S, l = _inputs(betahat, sigma, num_pre_periods, num_post_periods, l_vec, alpha)
+    Ms = _grid(mbar_vec, "mbar_vec")
+    if isinstance(grid_points, bool) or not isinstance(grid_points, int) or grid_points < 2:
+        raise SpecificationError(f"honest: grid_points={grid_points!r} must be an integer >= 2")
+    Spost = S[num_pre_periods:, num_pre_periods:]
+    sd_theta = float(np.sqrt(l @ Spost @ l))
+    lo = -20 * sd_theta if grid_lb is None else float(grid_lb)
+    hi = 20 * sd_theta if grid_ub is None else float(grid_ub)
+    grid = np.linspace(lo, hi, grid_points)
+    kappa = alpha / 10.0
+    rows = []
+    for mbar in Ms:
+        acc = np.zeros(grid.size, dtype=bool)
+        for s in range(-(num_pre_periods - 1), 1):
+            for sign in (True, False):
+                acc |= _rm_fixed_s(b, S, num_pre_periods, num_post_periods, l, float(mbar), s, sign,
+                                   alpha, kappa, grid, sims, seed)
+        lb = float(grid[acc].min()) if acc.any() else float("nan")
+        ub = float(grid[acc].max()) if acc.any() else float("nan")
+        rows.append({"lb": lb, "ub": ub, "method": "C-LF", "Delta": "DeltaRM", "Mbar": float(mbar)})
+    return pd.DataFrame(rows)
