@@ -335,3 +335,18 @@ def test_aggte_serialisation_round_trip(mpdta):
     b = AggteResult.from_dict(d)
     pd.testing.assert_frame_equal(a.tidy(), b.tidy())
     assert b.overall_att == a.overall_att and list(b.egt) == [-2, -1, 0, 1, 2]
+
+
+def test_weight_influence_function_shortcut():
+    """aggte's wif @ att shortcut equals R did's wif matrix times att."""
+    from sahel_causal.did.aggte import _wif, _wif_dot
+
+    rng = np.random.default_rng(0)
+    G = rng.choice([0, 3, 5, 7], size=50)
+    w = rng.uniform(0.5, 2, size=50)
+    group = np.array([3, 3, 5, 5, 5, 7, 7], dtype=float)
+    pg = np.array([np.mean(w * (G == g)) for g in group])
+    att = rng.normal(size=group.size)
+    for keepers in (np.arange(7), np.array([1, 2, 6]), np.array([0, 3])):
+        np.testing.assert_allclose(_wif_dot(keepers, pg, w, G, group, att),
+                                   _wif(keepers, pg, w, G, group) @ att[keepers], atol=1e-14)
