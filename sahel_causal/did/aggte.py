@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sahel_causal.did.att_gt import ATTgtResult, cluster_se
+from sahel_causal.did.att_gt import ATTgtResult, cluster_se, cluster_vcov
 from sahel_causal.did.bootstrap import multiplier_bootstrap
 from sahel_causal.errors import SpecificationError
 
@@ -70,6 +70,16 @@ class AggteResult:
     crit_val_egt: float = float("nan")
     n: int = 0
     n_clusters: int = 0
+    cluster: np.ndarray | None = None
+
+    def vcov_egt(self) -> np.ndarray:
+        """Analytic covariance of ``att_egt`` (clustered as in ``att_gt``), from the influence
+        functions: :math:`n^{-2}\\sum_c s_cs_c'`."""
+        if self.inf_func_egt.shape[0] == 0:
+            raise SpecificationError("AggteResult.vcov_egt: influence functions are not available "
+                                     "(result restored from JSON)")
+        cl = self.cluster if self.cluster is not None else np.arange(self.inf_func_egt.shape[0])
+        return cluster_vcov(self.inf_func_egt, cl)
 
     def tidy(self) -> pd.DataFrame:
         """One row per event time / group / period (the overall estimate for ``"simple"``).
@@ -317,4 +327,4 @@ def aggte(
                        inf_func_egt=inf_egt, alp=alp, min_e=float(min_e), max_e=float(max_e),
                        balance_e=None if balance_e is None else int(balance_e),
                        overall_se_boot=overall_se_boot, se_egt_boot=se_egt_boot,
-                       crit_val_egt=crit, n=n, n_clusters=int(cl.max()) + 1)
+                       crit_val_egt=crit, n=n, n_clusters=int(cl.max()) + 1, cluster=cl)

@@ -37,7 +37,7 @@ T. & Kolesar, M. (2018). Optimal inference in a class of regression models. Econ
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -76,6 +76,33 @@ def _grid(vals, name: str) -> np.ndarray:
     if v.size == 0 or (v < 0).any() or not np.isfinite(v).all():
         raise SpecificationError(f"honest: {name} must be a non-empty list of non-negative numbers")
     return v
+
+
+# =========================================================================== from an event study
+def honest_inputs(es: Any, reference: float = -1.0) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``(betahat, sigma, num_pre_periods, num_post_periods)`` from a dynamic
+    :func:`sahel_causal.did.aggte` result, dropping the reference event time (the
+    ``honest_did.AGGTEobj`` recipe of the HonestDiD README for R ``did``).
+
+    Use ``att_gt(..., base_period="universal")`` so that every pre-period coefficient is relative
+    to the same reference period (event time -1 - anticipation), as Rambachan & Roth require.
+    """
+    if getattr(es, "type", None) != "dynamic":
+        raise SpecificationError("honest_inputs: pass an aggte(..., type='dynamic') result")
+    egt = np.asarray(es.egt, dtype=float)
+    keep = egt != reference
+    if keep.all():
+        raise SpecificationError(f"honest_inputs: reference event time {reference} is not in the event study")
+    V = es.vcov_egt()[np.ix_(keep, keep)]
+    b = np.asarray(es.att_egt, dtype=float)[keep]
+    e = egt[keep]
+    npre = int(np.sum(e < reference))
+    npost = int(np.sum(e > reference))
+    if npre < 1 or npost < 1:
+        raise SpecificationError("honest_inputs: need at least one pre- and one post-period coefficient")
+    if np.any(np.diff(e) <= 0):
+        raise SpecificationError("honest_inputs: event times must be increasing")
+    return b, V, npre, npost
 
 
 # =========================================================================== smoothness (FLCI)

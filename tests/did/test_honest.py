@@ -116,3 +116,24 @@ def test_bad_inputs():
         sensitivity_relative_magnitudes(b, S, 5, 2, mbar_vec=[-1.0])
     with pytest.raises(SpecificationError, match="sigma"):
         sensitivity_smoothness(b, np.eye(6), 5, 2, m_vec=[0.0])
+
+
+def test_honest_inputs_from_cs_event_study(validation_dir):
+    from sahel_causal.did import aggte, att_gt
+    from sahel_causal.did.honest import honest_inputs
+
+    path = validation_dir / "mpdta" / "mpdta.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    d = pd.read_csv(path)
+    res = att_gt(d, "lemp", "year", "countyreal", "first.treat", base_period="universal", bstrap=False)
+    es = aggte(res, type="dynamic")
+    b, V, npre, npost = honest_inputs(es)
+    assert (npre, npost) == (3, 4)  # event times -4..-2 | -1 (reference) | 0..3
+    tid = es.tidy().set_index("event_time")
+    np.testing.assert_allclose(b, tid.drop(index=-1.0)["att"].to_numpy())
+    np.testing.assert_allclose(np.sqrt(np.diag(V)), tid.drop(index=-1.0)["se"].to_numpy(), rtol=1e-12)
+    out = sensitivity_smoothness(b, V, npre, npost, m_vec=[0.0, 0.01])
+    assert (out["lb"] < out["ub"]).all()
+    with pytest.raises(SpecificationError, match="dynamic"):
+        honest_inputs(aggte(res, type="group"))
