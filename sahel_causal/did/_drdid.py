@@ -67,6 +67,11 @@ def logit_fit(X: np.ndarray, d: np.ndarray, w: np.ndarray, *, tol: float = 1e-12
         beta = beta + step
         if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
             break
+    else:
+        raise SpecificationError(
+            "att_gt: the propensity-score logit did not converge (perfect or quasi-complete "
+            "separation of the cohort from its comparison units by the covariates); drop "
+            "covariates or use est_method='reg'")
     eta = X @ beta
     p = 1.0 / (1.0 + np.exp(-eta))
     W = w * p * (1.0 - p)

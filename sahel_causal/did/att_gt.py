@@ -539,7 +539,12 @@ def estimate(design: PanelDesign, p: ATTgtParams, drops: tuple[DropRecord, ...] 
                 key = (gv, min(cur, base), idx.size, hash(idx.tobytes()))
                 ps_fit = ps_cache.get(key)
                 if ps_fit is None or not np.array_equal(ps_fit[2], idx):
-                    ps, Hinv = _drdid.logit_fit(Xc, D, wi / wi.mean())
+                    try:
+                        ps, Hinv = _drdid.logit_fit(Xc, D, wi / wi.mean())
+                    except SpecificationError as exc:
+                        raise SpecificationError(
+                            f"{exc} [cell g={gv:g}, t={periods[cur]:g}, base={periods[base]:g}, "
+                            f"{int(D.sum())} treated and {int(idx.size - D.sum())} comparison units]") from exc
                     ps_cache[key] = (ps, Hinv, idx)
                     ps_fit = ps_cache[key]
             a, psi = est(dy, D, Xc, wi, None if ps_fit is None else ps_fit[:2])

@@ -410,3 +410,13 @@ def test_aggregated_bootstrap_close_to_analytic(mpdta):
         if ty != "simple":
             np.testing.assert_allclose(a.se_egt_boot, a.se_egt, rtol=0.12)
             assert a.crit_val_egt > 1.96
+
+
+def test_separation_in_propensity_score_is_a_clear_error():
+    df = _sim_staggered(n=60, T=6, seed=1)
+    G = df.groupby("id")["G"].first()
+    df["x"] = df["id"].map((G == 4).astype(float) * 5.0 + np.arange(60) * 1e-3)  # separates cohort 4
+    with pytest.raises(SpecificationError, match=r"separation.*cell g=4"):
+        att_gt(df, "y", "t", "id", "G", xformla="~ x", bstrap=False)
+    res = att_gt(df, "y", "t", "id", "G", xformla="~ x", est_method="reg", bstrap=False)
+    assert np.isfinite(res.att).all()
