@@ -137,3 +137,62 @@ def test_honest_inputs_from_cs_event_study(validation_dir):
     assert (out["lb"] < out["ub"]).all()
     with pytest.raises(SpecificationError, match="dynamic"):
         honest_inputs(aggte(res, type="group"))
+
+
+def test_flci_is_optimal_against_direct_search():
+    """The SLSQP optimum against Nelder-Mead on the half-length with the bias from an LP."""
+    from scipy import stats
+
+    from sahel_causal.did.honest import _cv_folded, _flci
+
+    rng = np.random.default_rng(4)
+    npre, npost, M, alpha = 3, 2, 0.02, 0.05
+    L = rng.normal(size=(5, 5)) * 0.01
+    S = L @ L.T + np.eye(5) * 1e-4
+    b = rng.normal(size=5) * 0.01
+    l = np.array([1.0, 0.0])
+    lb, ub = _flci(b, S, npre, npost, l, M, alpha)
+    A = _second_diff(npre, npost)
+    tvec = np.r_[np.arange(-npre, 0), np.arange(1, npost + 1)].astype(float)
+    # w = w0 + N z parametrises {w : t_pre'w = -t_post'l}
+    w0 = -tvec[:npre] * (tvec[npre:] @ l) / (tvec[:npre] @ tvec[:npre])
+    N = np.linalg.svd(tvec[None, :npre])[2][1:].T
+
+    def half(z):
+        v = np.r_[w0 + N @ z, l]
+        lp = optimize.linprog(-v, A_ub=np.vstack([A, -A]), b_ub=np.full(2 * A.shape[0], M),
+                              bounds=[(None, None)] * 5, method="highs")
+        sd = np.sqrt(v @ S @ v)
+        return sd * _cv_folded(-lp.fun / sd, alpha)
+
+    best = min((optimize.minimize(half, z0, method="Nelder-Mead",
+                                  options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000})
+                for z0 in (np.zeros(npre - 1), rng.normal(size=npre - 1))), key=lambda r: r.fun)
+    assert (ub - lb) / 2 == pytest.approx(best.fun, rel=1e-5)
+    assert (ub - lb) / 2 <= best.fun * (1 + 1e-6)  # SLSQP stops within 1e-7 of the optimum
+
+
+def test_relative_magnitudes_ci_shrinks_to_identified_set():
+    """With negligible sampling noise the C-LF set equals the LP identified set of Delta^RM."""
+    b = np.array([0.01, -0.02, 0.005, 0.03, 0.05])  # 3 pre, 2 post
+    S = np.eye(5) * 1e-14
+    npre, npost, mbar = 3, 2, 1.0
+    ub_id, lb_id = -np.inf, np.inf
+    for s in range(-(npre - 1), 1):
+        for sign in (True, False):
+            A = _A_rm(npre, npost, mbar, s, sign)
+            for sgn in (1.0, -1.0):  # min and max of delta_post[0] given delta_pre = beta_pre
+                lp = optimize.linprog(sgn * np.r_[np.zeros(npre), 1.0, 0.0], A_ub=A, b_ub=np.zeros(A.shape[0]),
+                                      A_eq=np.c_[np.eye(npre), np.zeros((npre, npost))], b_eq=b[:npre],
+                                      bounds=[(None, None)] * 5, method="highs")
+                if lp.status == 0:
+                    val = sgn * lp.fun
+                    ub_id = max(ub_id, b[npre] - val)
+                    lb_id = min(lb_id, b[npre] - val)
+    # max pre first difference 0.03 (delta_-2 - delta_-3), Mbar = 1: [0.03 - 0.03, 0.03 + 0.03]
+    assert (lb_id, ub_id) == pytest.approx((0.0, 0.06), abs=1e-12)
+    res = sensitivity_relative_magnitudes(b, S, npre, npost, mbar_vec=[mbar], grid_points=2001,
+                                          grid_lb=-0.05, grid_ub=0.15)
+    step = 0.2 / 2000
+    assert res["lb"][0] == pytest.approx(lb_id, abs=step + 1e-12)
+    assert res["ub"][0] == pytest.approx(ub_id, abs=step + 1e-12)
