@@ -420,3 +420,20 @@ def test_separation_in_propensity_score_is_a_clear_error():
         att_gt(df, "y", "t", "id", "G", xformla="~ x", bstrap=False)
     res = att_gt(df, "y", "t", "id", "G", xformla="~ x", est_method="reg", bstrap=False)
     assert np.isfinite(res.att).all()
+
+
+def test_dynamic_balance_e_and_window(mpdta):
+    res = _cs(mpdta)
+    tid = res.tidy().set_index(["group", "t"])
+    n_g = mpdta.groupby("countyreal")["first.treat"].first().value_counts()
+    bal = aggte(res, type="dynamic", balance_e=1).tidy().set_index("event_time")
+    # cohorts observed >= 1 period after entry: 2004 and 2006 (2007 dropped, and with it e = -3);
+    # event times up to balance_e = 1
+    assert list(bal.index) == [-2.0, -1.0, 0.0, 1.0]
+    e0 = (n_g[2004] * tid.loc[(2004, 2004), "att"] + n_g[2006] * tid.loc[(2006, 2006), "att"]) / (n_g[2004] + n_g[2006])
+    assert bal.loc[0.0, "att"] == pytest.approx(e0, abs=1e-14)
+    assert bal.loc[-2.0, "att"] == pytest.approx(tid.loc[(2006, 2004), "att"], abs=1e-14)
+    win = aggte(res, type="dynamic", min_e=-1, max_e=2)
+    assert list(win.egt) == [-1.0, 0.0, 1.0, 2.0]
+    full = aggte(res, type="dynamic").tidy().set_index("event_time")
+    assert win.overall_att == pytest.approx(full.loc[0:2, "att"].mean(), abs=1e-14)
