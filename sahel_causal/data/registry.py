@@ -108,6 +108,19 @@ def verify_file(raw_dir: Path, sf: SourceFile) -> Path:
 
 
 _VERIFIED: dict[tuple[str, str], Path] = {}
+#: Every ``(source id, path)`` handed out by :func:`resolve`, in order: when a loader fails on a
+#: malformed file, :func:`sahel_causal.data.schema_check.fails_loudly` names the file it was reading.
+_RESOLVED: list[tuple[str, Path]] = []
+
+
+def resolved_since(mark: int) -> list[tuple[str, Path]]:
+    """The ``(source id, path)`` pairs resolved after ``mark`` (a former ``len`` of the record)."""
+    return _RESOLVED[mark:]
+
+
+def resolved_mark() -> int:
+    """The current length of the record of resolved files (see :func:`resolved_since`)."""
+    return len(_RESOLVED)
 
 
 def resolve(source_id: str, name: str, raw_dir: Path) -> Path:
@@ -118,6 +131,8 @@ def resolve(source_id: str, name: str, raw_dir: Path) -> Path:
     sf = src.file(name)
     key = (str(raw_dir), sf.path)
     p = raw_dir / sf.path
+    del _RESOLVED[:-64]  # keep the record short; only the latest entries are ever read
+    _RESOLVED.append((source_id, p))
     cached = _VERIFIED.get(key)
     if cached is not None and p.is_file():
         st = p.stat()

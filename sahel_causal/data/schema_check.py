@@ -7,12 +7,19 @@ and says what to do.
 """
 from __future__ import annotations
 
+import functools
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError as PanderaSchemaError
 from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
-from sahel_causal.errors import SchemaError
+from sahel_causal.errors import RawDataError, SahelCausalError, SchemaError
 
 #: What to do when a loader's output fails its schema (the default advice).
 ADVICE = ("The raw file or the loader changed; check the file against MANIFEST.md and fix the loader.")
@@ -30,3 +37,140 @@ def validate_frame(df: pd.DataFrame, schema: pa.DataFrameSchema, source_id: str,
         return schema.validate(df, lazy=True)
     except (PanderaSchemaError, PanderaSchemaErrors) as exc:
         raise SchemaError(f"{source_id}: {what} fails its schema: {exc}. {advice}") from None
+
+
+# --- Malformed raw files: one message naming the file, the line and what to do -------------
+
+#: What to do when a raw file that passed its checksum cannot be read.
+MALFORMED_ADVICE = (
+    "A file that passes its pinned checksum can only be malformed if it was re-pinned in "
+    "data/sources.toml: restore the registered version (see MANIFEST.md next to the raw data, or run "
+    "`sahel-causal data fetch`), or, for a new release, check the file against MANIFEST.md and adapt the loader."
+)
+
+_TOKEN = re.compile(r"""(?:string to float|literal for int\(\) with base \d+|parse string|"""
+                    r"""Unable to parse string|could not convert)[^'"]*['"]([^'"]{1,80})['"]""")
+
+
+def _first_line_with(path: Path, token: str) -> int | None:
+    """1-based number of the first line of a text file that contains ``token`` (None if none)."""
+    try:
+        with open(path, "rb") as fh:
+            needle = token.encode("utf-8", "replace")
+            for n, line in enumerate(fh, start=1):
+                if needle in line:
+                    return n
+    except OSError:
+        return None
+    return None
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int | None:
+    try:
+        with open(path, "rb") as fh:
+            for n, line in enumerate(fh, start=1):
+                try:
+                    line.decode(encoding)
+                except UnicodeDecodeError:
+                    return n
+    except (OSError, LookupError):
+        return None
+    return None
+
+
+def describe_read_error(exc: BaseException, path: Path | None) -> str:
+    """What is wrong with the file, in words, with the line when it can be found."""
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return "the file is empty (no header and no rows)"
+    if isinstance(exc, UnicodeDecodeError):
+        line = _first_undecodable_line(path, exc.encoding) if path is not None else None
+        where = f"line {line}" if line else f"byte {exc.start}"
+        return (f"{where} is not valid {exc.encoding} text: the file is in another encoding "
+                "(or truncated inside a character)")
+    if isinstance(exc, pd.errors.ParserError):
+        return f"the table cannot be parsed ({str(exc).strip()}): a row has the wrong number of fields " \
+               "(a truncated or edited file?)"
+    if isinstance(exc, (zipfile.BadZipFile, EOFError)) or type(exc).__name__ in {"XLRDError",
+                                                                                    "InvalidFileException"}:
+        return f"the workbook cannot be opened ({exc}): the file is truncated or not a spreadsheet"
+    text = str(exc).strip() or type(exc).__name__
+    m = _TOKEN.search(text)
+    if m and path is not None and path.suffix.lower() in {".csv", ".txt", ".tsv"}:
+        line = _first_line_with(path, m.group(1))
+        if line:
+            return f"line {line}: value {m.group(1)!r} where a number or date is required ({text})"
+    if isinstance(exc, KeyError):
+        return f"an expected column or value is missing ({text})"
+    return f"{type(exc).__name__}: {text}"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fails_loudly(func: F) -> F:
+    """Decorator for loaders ``f(raw_dir, ...)``: a malformed raw file ends in one clear error.
+
+    Errors of the package (:class:`~sahel_causal.errors.SahelCausalError`) pass unchanged. Any
+    other exception raised while reading or shaping a raw file (pandas parser errors, an empty
+    file, another encoding, a non-numeric count, a truncated workbook) becomes
+    :class:`~sahel_causal.errors.RawDataError` naming the source, the file being read, the line
+    when it can be found, and what to do; the original exception is chained for debugging.
+    """
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sahel_causal.data.registry import resolved_mark, resolved_since
+
+        mark = resolved_mark()
+        try:
+            return func(*args, **kwargs)
+        except SahelCausalError:
+            raise
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - converted into one clear error, chained
+            seen = resolved_since(mark)
+            source, path = seen[-1] if seen else (func.__module__.rsplit(".", 1)[-1], None)
+            what = describe_read_error(exc, path)
+            where = f"{path}" if path is not None else "its raw file"
+            raise RawDataError(f"{source}: cannot read {where}: {what}. {MALFORMED_ADVICE}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_raw_columns(raw: pd.DataFrame, path: Path, source_id: str, *, integer: Sequence[str] = (),
+                      numeric: Sequence[str] = (), required: Sequence[str] = (), header_lines: int = 1) -> None:
+    """Refuse blank, non-numeric or non-integer values in the named columns of a raw table.
+
+    ``required`` columns may not be blank; ``numeric`` columns must be numbers (blank allowed
+    unless also required); ``integer`` columns must be whole numbers and not blank. The error
+    lists the first offending lines (line = row position + ``header_lines`` + 1) and the values.
+    """
+    problems: list[str] = []
+
+    def lines(mask: pd.Series) -> str:
+        pos = [int(i) + header_lines + 1 for i in range(len(mask)) if mask.iloc[i]]
+        shown = ", ".join(map(str, pos[:8])) + (f" and {len(pos) - 8} more" if len(pos) > 8 else "")
+        return f"line(s) {shown}"
+
+    for col in dict.fromkeys([*integer, *numeric, *required]):
+        if col not in raw.columns:
+            problems.append(f"column {col!r} is missing")
+            continue
+        s = raw[col]
+        text = s.astype("string").str.strip()
+        blank = s.isna() | (text == "")
+        if (col in required or col in integer) and blank.any():
+            problems.append(f"column {col!r} is blank on {lines(blank)}")
+        if col in numeric or col in integer:
+            num = pd.to_numeric(s.where(~blank), errors="coerce")
+            bad = num.isna() & ~blank
+            if bad.any():
+                problems.append(f"column {col!r} is not a number on {lines(bad)} "
+                                f"(e.g. {s[bad].astype(str).head(3).tolist()})")
+            if col in integer:
+                frac = (num % 1 != 0) & num.notna()
+                if frac.any():
+                    problems.append(f"column {col!r} is not a whole number on {lines(frac)} "
+                                    f"(e.g. {s[frac].astype(str).head(3).tolist()})")
+    if problems:
+        raise SchemaError(f"{source_id}: {path}: " + "; ".join(problems) + f". {MALFORMED_ADVICE}")

@@ -24,7 +24,7 @@ from sahel_causal.data.countries import iso3_from_names
 from sahel_causal.data.coverage import counts_to_spine, drop_events_before_independence, fill_zeros_within
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 
 SOURCE_ID = "troopdata"
 FILE = "mme_v7.csv"
@@ -42,6 +42,7 @@ SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load_participations(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """One row per exercise and African participant in exercises with U.S. participation."""
     log = DataLog() if log is None else log
@@ -61,6 +62,7 @@ def load_participations(raw_dir: Path, log: DataLog | None = None) -> pd.DataFra
     return long[["MMEID", "iso3", "year"]].reset_index(drop=True)
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """``us_exercises`` per African state-year (see module docstring for the coverage rule)."""
     log = DataLog() if log is None else log

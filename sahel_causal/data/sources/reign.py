@@ -35,7 +35,7 @@ import pandera.pandas as pa
 from sahel_causal.data.countries import iso3_from_code, state_years
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, ImplausibleValueError, SchemaError
 
 SOURCE_ID = "reign"
@@ -60,6 +60,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load_spells(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Leader spells of African states: iso3, leader, start (date), end_year, end_month, military_career."""
     if log is None:
@@ -99,6 +100,7 @@ def load_spells(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     return spells
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Characteristics of the leader in office on 31 December, per African state-year.
 

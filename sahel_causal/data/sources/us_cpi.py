@@ -23,6 +23,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError as PanderaSchemaError
 from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
+from sahel_causal.data.schema_check import fails_loudly
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
 from sahel_causal.errors import ImplausibleValueError, SchemaError
@@ -59,6 +60,7 @@ def _read(raw_dir: Path) -> pd.DataFrame:
     return raw
 
 
+@fails_loudly
 def load_monthly(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Monthly CPI-U: columns ``year``, ``month`` (1-12) and ``value`` (index, 1982-84 = 100).
 
@@ -88,6 +90,7 @@ def load_monthly(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
         raise SchemaError(f"{SOURCE_ID}: monthly table fails its schema: {exc}.") from None
 
 
+@fails_loudly
 def load_annual(raw_dir: Path, log: DataLog | None = None) -> pd.Series:
     """Calendar-year average CPI-U (BLS ``M13``), a float Series named ``cpi_u`` indexed by ``year``.
 
