@@ -138,21 +138,26 @@ def fails_loudly(func: F) -> F:
 
 
 def check_raw_columns(raw: pd.DataFrame, path: Path, source_id: str, *, integer: Sequence[str] = (),
-                      numeric: Sequence[str] = (), required: Sequence[str] = (), header_lines: int = 1) -> None:
-    """Refuse blank, non-numeric or non-integer values in the named columns of a raw table.
+                      numeric: Sequence[str] = (), required: Sequence[str] = (),
+                      nonnegative: Sequence[str] = (), header_lines: int = 1) -> None:
+    """Refuse an empty table and blank, non-numeric, non-integer or negative values in named columns.
 
     ``required`` columns may not be blank; ``numeric`` columns must be numbers (blank allowed
-    unless also required); ``integer`` columns must be whole numbers and not blank. The error
-    lists the first offending lines (line = row position + ``header_lines`` + 1) and the values.
+    unless also required); ``integer`` columns must be whole numbers and not blank;
+    ``nonnegative`` columns (numeric) may not be below 0. The error lists the first offending
+    lines (line = row position + ``header_lines`` + 1) and the values.
     """
     problems: list[str] = []
+    if raw.empty:
+        raise SchemaError(f"{source_id}: {path} has a header but no data rows (truncated or emptied file). "
+                          f"{MALFORMED_ADVICE}")
 
     def lines(mask: pd.Series) -> str:
         pos = [int(i) + header_lines + 1 for i in range(len(mask)) if mask.iloc[i]]
         shown = ", ".join(map(str, pos[:8])) + (f" and {len(pos) - 8} more" if len(pos) > 8 else "")
         return f"line(s) {shown}"
 
-    for col in dict.fromkeys([*integer, *numeric, *required]):
+    for col in dict.fromkeys([*integer, *numeric, *required, *nonnegative]):
         if col not in raw.columns:
             problems.append(f"column {col!r} is missing")
             continue
@@ -161,8 +166,12 @@ def check_raw_columns(raw: pd.DataFrame, path: Path, source_id: str, *, integer:
         blank = s.isna() | (text == "")
         if (col in required or col in integer) and blank.any():
             problems.append(f"column {col!r} is blank on {lines(blank)}")
-        if col in numeric or col in integer:
+        if col in numeric or col in integer or col in nonnegative:
             num = pd.to_numeric(s.where(~blank), errors="coerce")
+            neg = num < 0
+            if col in nonnegative and neg.any():
+                problems.append(f"column {col!r} is negative on {lines(neg)} "
+                                f"(e.g. {s[neg].astype(str).head(3).tolist()})")
             bad = num.isna() & ~blank
             if bad.any():
                 problems.append(f"column {col!r} is not a number on {lines(bad)} "

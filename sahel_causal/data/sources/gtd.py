@@ -88,7 +88,8 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
     missing = [c for c in ["entity", "year", *COLUMNS] if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered OWID file?")
-    check_raw_columns(raw, path, SOURCE_ID, integer=["year"], numeric=list(COLUMNS), required=["entity", *COLUMNS])
+    check_raw_columns(raw, path, SOURCE_ID, integer=["year"], numeric=list(COLUMNS), required=["entity", *COLUMNS],
+                      nonnegative=list(COLUMNS))
     iso3 = iso3_from_names(raw["entity"], SOURCE_ID)
     n_out = int(iso3.isna().sum())
     if n_out:

@@ -167,7 +167,8 @@ def load_organized_violence(raw_dir: Path, log: DataLog | None = None) -> pd.Dat
     src_cols = {f"{p}_total_deaths_{est}_cy": f"{stem}_{est}"
                 for p, stem in _KINDS.items() for est in ("best", "low", "high")}
     _require(raw, ["country_id_cy", "year_cy", *src_cols], ORGVIOL_SOURCE_ID, path)
-    check_raw_columns(raw, path, ORGVIOL_SOURCE_ID, integer=["country_id_cy", "year_cy"], numeric=list(src_cols))
+    check_raw_columns(raw, path, ORGVIOL_SOURCE_ID, integer=["country_id_cy", "year_cy"], numeric=list(src_cols),
+                      nonnegative=list(src_cols))
     df = raw.rename(columns={"year_cy": "year", **src_cols})
     df = _african(df, "country_id_cy", ORGVIOL_SOURCE_ID, log)[["iso3", "year", *ORGVIOL_COLUMNS]]
     _flag_bounds(df, list(_KINDS.values()), ORGVIOL_SOURCE_ID, log)
@@ -192,7 +193,8 @@ def load_battle_deaths(raw_dir: Path, log: DataLog | None = None) -> pd.DataFram
     path = resolve(BRD_SOURCE_ID, BRD_FILE, Path(raw_dir))
     raw = pd.read_csv(path)
     _require(raw, ["gwcode", "year", "low", "best", "high", "status"], BRD_SOURCE_ID, path)
-    check_raw_columns(raw, path, BRD_SOURCE_ID, integer=["gwcode", "year"], numeric=["low", "best", "high"])
+    check_raw_columns(raw, path, BRD_SOURCE_ID, integer=["gwcode", "year"], numeric=["low", "best", "high"],
+                      nonnegative=["low", "best", "high"])
     df = raw.rename(columns={"low": "ucdp_brd_low", "best": "ucdp_brd_best", "high": "ucdp_brd_high"})
     df["year"] = df["year"].astype("int64")
     df = _african(df, "gwcode", BRD_SOURCE_ID, log)

@@ -23,7 +23,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError as PanderaSchemaError
 from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
-from sahel_causal.data.schema_check import fails_loudly
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
 from sahel_causal.errors import ImplausibleValueError, SchemaError
@@ -49,6 +49,8 @@ def _read(raw_dir: Path) -> pd.DataFrame:
     missing = [c for c in ["series_id", "year", "period", "value"] if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered CPI extract?")
+    check_raw_columns(raw, path, SOURCE_ID, integer=["year"], numeric=["value"], required=["series_id", "period", "value"],
+                      nonnegative=["value"])
     other = sorted(set(raw["series_id"]) - {SERIES})
     if other:
         raise SchemaError(f"{SOURCE_ID}: {path} holds series {other} besides {SERIES}; use the registered file.")
