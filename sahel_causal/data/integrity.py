@@ -94,9 +94,11 @@ def provenance_problems(provenance: Path, project_root: Path) -> list[str]:
             problems.append(f"{provenance.name}: input {key[1]} ({key[0]}) has sha256 {item.get('sha256')}, but "
                             f"data/sources.toml pins {pinned.get(key)}: the panel was built from other raw files. "
                             f"{REBUILD}")
+    from sahel_causal.paths import PROJECT_ROOT
+
     recorded = prov.get("reference_inputs", {})
     for f in reference_files():
-        rel = f.resolve().relative_to(project_root.resolve()).as_posix()
+        rel = f.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
         if rel in recorded and recorded[rel] != sha256_file(f):
             problems.append(f"{rel} changed after the panel was built (checksum differs from {provenance.name}): "
                             f"the panel is stale. {REBUILD}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import struct
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,6 +49,7 @@ MALFORMED_ADVICE = (
     "`sahel-causal data fetch`), or, for a new release, check the file against MANIFEST.md and adapt the loader."
 )
 
+_ADVISES = re.compile(r"restore|re-pin|rebuild|add a documented|correct the|fix the|add it to|add each", re.I)
 _TOKEN = re.compile(r"""(?:string to float|literal for int\(\) with base \d+|parse string|"""
                     r"""Unable to parse string|could not convert)[^'"]*['"]([^'"]{1,80})['"]""")
 
@@ -90,8 +92,11 @@ def describe_read_error(exc: BaseException, path: Path | None) -> str:
     if isinstance(exc, pd.errors.ParserError):
         return f"the table cannot be parsed ({str(exc).strip()}): a row has the wrong number of fields " \
                "(a truncated or edited file?)"
-    if isinstance(exc, (zipfile.BadZipFile, EOFError)) or type(exc).__name__ in {"XLRDError",
-                                                                                    "InvalidFileException"}:
+    if (isinstance(exc, (zipfile.BadZipFile, EOFError))
+            or type(exc).__name__ in {"XLRDError", "InvalidFileException", "CompDocError"}
+            or "Excel file format cannot be determined" in str(exc)
+            or (path is not None and path.suffix.lower() in {".xls", ".xlsx"}
+                and isinstance(exc, (IndexError, AssertionError, struct.error)))):
         return f"the workbook cannot be opened ({exc}): the file is truncated or not a spreadsheet"
     text = str(exc).strip() or type(exc).__name__
     m = _TOKEN.search(text)
@@ -123,8 +128,15 @@ def fails_loudly(func: F) -> F:
         mark = resolved_mark()
         try:
             return func(*args, **kwargs)
-        except SahelCausalError:
-            raise
+        except SahelCausalError as exc:
+            seen = resolved_since(mark)
+            msg = str(exc)
+            if not seen or any(str(p) in msg or p.name in msg for _, p in seen):
+                raise
+            # A loader's own check (dates, codes, duplicates): add the file it was reading.
+            files = ", ".join(dict.fromkeys(str(p) for _, p in seen))
+            advice = "" if _ADVISES.search(msg) else f" {MALFORMED_ADVICE}"
+            raise type(exc)(f"{msg} (raw file: {files}).{advice}") from exc
         except (MemoryError, RecursionError):
             raise
         except Exception as exc:  # noqa: BLE001 - converted into one clear error, chained
@@ -137,17 +149,46 @@ def fails_loudly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _ragged_records(path: Path, sep: str, encoding: str, header_lines: int) -> str:
+    """Describe the records of a delimited text file whose field count differs from the header's ('' if none)."""
+    import csv
+
+    if Path(path).suffix.lower() not in {".csv", ".txt", ".tsv"}:
+        return ""
+    bad: list[str] = []
+    with open(path, newline="", encoding=encoding) as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        width = None
+        for n, rec in enumerate(reader, start=1):
+            if n < header_lines:
+                continue
+            if width is None:
+                width = len(rec)
+                continue
+            if rec and len(rec) != width:
+                bad.append(f"line {reader.line_num} has {len(rec)} fields, the header {width}")
+                if len(bad) >= 5:
+                    break
+    return ("records with the wrong number of fields (a truncated or edited line): " + "; ".join(bad)) if bad else ""
+
+
 def check_raw_columns(raw: pd.DataFrame, path: Path, source_id: str, *, integer: Sequence[str] = (),
                       numeric: Sequence[str] = (), required: Sequence[str] = (),
-                      nonnegative: Sequence[str] = (), header_lines: int = 1) -> None:
+                      nonnegative: Sequence[str] = (), header_lines: int = 1, sep: str = ",",
+                      encoding: str = "utf-8") -> None:
     """Refuse an empty table and blank, non-numeric, non-integer or negative values in named columns.
 
     ``required`` columns may not be blank; ``numeric`` columns must be numbers (blank allowed
     unless also required); ``integer`` columns must be whole numbers and not blank;
     ``nonnegative`` columns (numeric) may not be below 0. The error lists the first offending
-    lines (line = row position + ``header_lines`` + 1) and the values.
+    lines (line = row position + ``header_lines`` + 1) and the values. For a text file, every
+    record must have as many fields as the header (``sep``, ``encoding`` as the loader reads it):
+    a shorter record is a truncated or edited line, never silently padded with missing values.
     """
     problems: list[str] = []
+    short = _ragged_records(path, sep, encoding, header_lines)
+    if short:
+        problems.append(short)
     if raw.empty:
         raise SchemaError(f"{source_id}: {path} has a header but no data rows (truncated or emptied file). "
                           f"{MALFORMED_ADVICE}")

@@ -92,7 +92,7 @@ def read_raw(raw_dir: Path) -> pd.DataFrame:
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the V2023.09.08 event file?")
-    check_raw_columns(raw, path, SOURCE_ID, integer=["ccode", "year", "month", "day", "coup"])
+    check_raw_columns(raw, path, SOURCE_ID, integer=["ccode", "year", "month", "day", "coup"], sep="\t")
     return raw
 
 

@@ -70,7 +70,7 @@ def load_spells(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered leader list?")
-    check_raw_columns(raw, path, SOURCE_ID, integer=["ccode"])
+    check_raw_columns(raw, path, SOURCE_ID, integer=["ccode"], encoding="latin-1")
     iso3 = iso3_from_code(raw["ccode"], "cow", SOURCE_ID)
     log.record(SOURCE_ID, "drop", int(iso3.isna().sum()), "out of scope: leader spells of non-African states")
     df = raw[iso3.notna()]
