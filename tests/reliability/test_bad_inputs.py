@@ -571,3 +571,27 @@ def test_data_check_exits_nonzero_on_an_edited_panel(monkeypatch, tmp_path):
     assert result.exit_code == 1, result.output
     assert "data/processed/panel_country_year.csv differs from the checksum" in result.output
     assert "FAIL" in result.output and "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile text in a specification: printed as text in every LaTeX table (issue 13 item 2).
+
+
+@pytest.mark.parametrize("hostile", [
+    r"\input /etc/hostname", r"\input{/etc/hostname}", r"\immediate\write18{rm -rf ~}", r"}\end{table}\begin{x}",
+    r"\catcode`\^^M=13", r"$\alpha$ & 100% #1 _x ^2 ~ | < >", "line one\n\nline two",
+], ids=["input", "input-braces", "write18", "close-env", "catcode", "specials", "blank-line"])
+def test_hostile_spec_text_prints_as_text(hostile, tmp_path):
+    from sahel_causal.report.tables import Table
+    from sahel_causal.specs.io import load_spec
+
+    path = tmp_path / "hostile.toml"
+    text = BASE_SPEC.replace('title = "A table"', f"title = {json.dumps(hostile)}\nnotes = [{json.dumps(hostile)}]")
+    path.write_text(text.replace('label = "LPM"', f"label = {json.dumps(hostile)}"), encoding="utf-8")
+    spec = load_spec(path)
+    body = pd.DataFrame({"Model": [spec.models[0].label], hostile: ["1.000"]})
+    tex = Table(name=spec.id, title=spec.title, body=body, notes=spec.notes).to_latex()
+    words = set(re.findall(r"\\([A-Za-z]+)", tex))
+    assert not words & {"input", "immediate", "write", "catcode", "alpha"}, tex
+    assert tex.count(r"\begin{") == 2 and tex.count(r"\end{") == 2, tex   # only table and tabular
+    assert "\n\n" not in tex
