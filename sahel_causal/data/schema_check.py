@@ -109,17 +109,44 @@ def describe_read_error(exc: BaseException, path: Path | None) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+def _culprit(exc: BaseException, seen: list[tuple[str, Path]]) -> tuple[str, Path | None]:
+    """The (source, file) an exception most likely comes from, among the files a loader resolved.
+
+    One file: that file. Several: the one the evidence points to (an empty file for an empty-data
+    error, a text file with an undecodable line for a decoding error, a workbook for a workbook
+    error, a text file holding the offending value); ``None`` when it cannot be told apart.
+    """
+    if len(seen) == 1:
+        return seen[0]
+    source = seen[-1][0]
+    text = [(s, p) for s, p in seen if p.suffix.lower() in {".csv", ".txt", ".tsv"}]
+    books = [(s, p) for s, p in seen if p.suffix.lower() in {".xls", ".xlsx"}]
+    if isinstance(exc, pd.errors.EmptyDataError):
+        hits = [(s, p) for s, p in seen if p.is_file() and (p.stat().st_size == 0 or b"\n" not in p.read_bytes()[:65536])]
+    elif isinstance(exc, UnicodeDecodeError):
+        hits = [(s, p) for s, p in text if _first_undecodable_line(p, exc.encoding)]
+    elif isinstance(exc, (zipfile.BadZipFile, EOFError)) or type(exc).__name__ in {"XLRDError", "InvalidFileException",
+                                                                                    "CompDocError"}:
+        hits = books
+    else:
+        m = _TOKEN.search(str(exc))
+        hits = [(s, p) for s, p in text if m and _first_line_with(p, m.group(1))]
+    return hits[0] if len(hits) == 1 else (source, None)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fails_loudly(func: F) -> F:
     """Decorator for loaders ``f(raw_dir, ...)``: a malformed raw file ends in one clear error.
 
-    Errors of the package (:class:`~sahel_causal.errors.SahelCausalError`) pass unchanged. Any
-    other exception raised while reading or shaping a raw file (pandas parser errors, an empty
-    file, another encoding, a non-numeric count, a truncated workbook) becomes
-    :class:`~sahel_causal.errors.RawDataError` naming the source, the file being read, the line
-    when it can be found, and what to do; the original exception is chained for debugging.
+    Errors of the package (:class:`~sahel_causal.errors.SahelCausalError`) keep their type; the
+    raw file is added to the message when it does not name it. Any other exception raised after a
+    raw file was resolved (pandas parser errors, an empty file, another encoding, a non-numeric
+    count, a truncated workbook) becomes :class:`~sahel_causal.errors.RawDataError` naming the
+    source, the file, the line when it can be found, and what to do; the original exception is
+    chained for debugging. An exception raised before any raw file was resolved is a programming
+    error and passes unchanged.
     """
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -140,10 +167,15 @@ def fails_loudly(func: F) -> F:
         except (MemoryError, RecursionError):
             raise
         except Exception as exc:  # noqa: BLE001 - converted into one clear error, chained
-            seen = resolved_since(mark)
-            source, path = seen[-1] if seen else (func.__module__.rsplit(".", 1)[-1], None)
+            seen = list(dict.fromkeys(resolved_since(mark)))
+            if not seen:
+                raise  # no raw file was opened: not a malformed file but a programming error
+            source, path = _culprit(exc, seen)
             what = describe_read_error(exc, path)
-            where = f"{path}" if path is not None else "its raw file"
+            if path is None:
+                where = "one of " + ", ".join(str(p) for _, p in seen)
+            else:
+                where = str(path)
             raise RawDataError(f"{source}: cannot read {where}: {what}. {MALFORMED_ADVICE}") from exc
 
     return wrapper  # type: ignore[return-value]

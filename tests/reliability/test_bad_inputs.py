@@ -272,6 +272,26 @@ def _cline_code(b: bytes) -> bytes:
     return _join(rows, ",")
 
 
+USAID = ("usaid_explorer", "us_foreign_aid_country.csv")
+MME = ("troopdata", "mme_v7.csv")
+VDEM = ("vdem_wdi", "vdem3_vdem_wdi_1960_2024.csv")
+PKO = ("un_pko", "DPPADPOSS-PKO.csv")
+FMTR = ("fmtr", "fmtrpt_africa_courses_flat.csv")
+LOADERS.update({USAID: _loader("usaid_explorer"), MME: _loader("mme_exercises", "load_participations"),
+                VDEM: _loader("vdem_wdi"), PKO: _loader("un_pko", "load_missions"), FMTR: _loader("fmtr", "load_courses")})
+SPECIFIC += [
+    # An aid or exercise file cut to its header would otherwise give zero aid / no exercises everywhere.
+    ("usaid-header-only", USAID, header_only, r"no data rows"),
+    ("usaid-truncated", USAID, truncated, r"wrong number of fields"),
+    ("mme-header-only", MME, header_only, r"no data rows"),
+    ("mme-truncated", MME, truncated, r"wrong number of fields"),
+    ("vdem-header-only", VDEM, header_only, r"no data rows"),
+    ("fmtr-truncated", FMTR, truncated, r"wrong number of fields"),
+    # A loader that resolves two files names the one that is damaged.
+    ("pko-missions-utf16", PKO, utf16, r"DPPADPOSS-PKO.csv: line 1 is not valid utf-8"),
+    ("pko-missions-empty", PKO, empty, r"DPPADPOSS-PKO.csv: the file is empty"),
+]
+
 for cid, key, mut, words in SPECIFIC:
     RAW_CASES.append(pytest.param(key, mut, words, id=cid))
 

@@ -103,7 +103,7 @@ from sahel_causal.data.countries import iso3_from_names, state_years
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.money import fiscal_to_calendar_year
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import fails_loudly, validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.data.sources.fmtr_programs import (
     PROGRAM_GROUPS,
     classify_program_names,
@@ -267,6 +267,7 @@ def read_flat(raw_dir: Path) -> pd.DataFrame:
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered flat file?")
+    check_raw_columns(raw, path, SOURCE_ID)
     raw = raw[RAW_COLUMNS].copy()
     raw.insert(0, "row_id", np.arange(len(raw), dtype="int64"))
     return raw
