@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sahel_causal.data import countries
-from sahel_causal.data.coverage import counts_to_spine, drop_events_before_independence, fill_zeros_within
+from sahel_causal.data.coverage import counts_to_spine, drop_events_before_independence, fill_zeros_within, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.errors import UnknownCountryError
 from sahel_causal.models import fe_ols, ppml
@@ -112,6 +112,23 @@ def test_event_counts_fill_zero_inside_and_nan_outside_coverage(events):
     assert out["n"].sum() == len(placed)                            # every placeable event kept
     dropped = sum(a.n_records for a in log.actions if a.kind == "drop")
     assert dropped + len(placed) == len(ev)                         # the others are logged
+
+
+@SETTINGS
+@given(rows=st.lists(st.tuples(st.sampled_from(list(CW["iso3"])), st.integers(1940, 2030),
+                               st.floats(-1e9, 1e9, allow_nan=False)), max_size=80, unique_by=lambda r: r[:2]))
+def test_to_spine_keeps_the_row_count_and_every_placeable_value(rows):
+    values = pd.DataFrame(rows, columns=["iso3", "year", "v"]).astype({"iso3": str, "year": "int64", "v": float})
+    log = DataLog()
+    out = to_spine(values, ["v"], "test", log, YEARS)
+    spine = countries.state_years(*YEARS)
+    assert out[["iso3", "year"]].equals(spine[["iso3", "year"]])     # the spine, whatever the values
+    placed = values.merge(spine[["iso3", "year"]], on=["iso3", "year"])
+    assert int(out["v"].notna().sum()) == len(placed)                # nothing invented, nothing lost
+    got = out.merge(placed, on=["iso3", "year"], suffixes=("", "_in"))
+    assert (got["v"] == got["v_in"]).all()
+    dropped = sum(a.n_records for a in log.actions if a.kind == "drop")
+    assert dropped == len(values) - len(placed)                      # the rest is logged
 
 
 # --- estimators -------------------------------------------------------------------------------
