@@ -104,7 +104,7 @@ def check_data(raw_dir: str | Path | None = None) -> tuple[str, bool]:
             ok = False
             lines.append(f"  FAIL {r[0]} {r[1]}: {r[2]}")
     problems = integrity.provenance_problems(PROVENANCE_JSON, PROJECT_ROOT)
-    panel = load_panel(verify=False)
+    panel = load_panel(PANEL_CSV, verify=False)
     month = load_panel(MONTH_CSV, verify=False)
     problems += integrity.country_year_problems(panel) + integrity.country_month_problems(month)
     lines.append("processed data: " + ("provenance and panel invariants hold" if not problems
