@@ -41,7 +41,7 @@ def data_fetch(raw_dir: RawDirOpt = None,
     from sahel_causal.data.fetch import OfflineError, fetch
     from sahel_causal.paths import DEFAULT_RAW_DIR, find_raw_dir
 
-    target = find_raw_dir(raw_dir) or DEFAULT_RAW_DIR
+    target = find_raw_dir(raw_dir, create=True) or DEFAULT_RAW_DIR
     try:
         outcomes = fetch(target, source)
     except OfflineError as exc:

@@ -24,16 +24,28 @@ DEFAULT_RAW_DIR = PROJECT_ROOT.parent / "shared" / "data" / "raw"
 DEFAULT_VALIDATION_DIR = PROJECT_ROOT.parent / "shared" / "data" / "validation"
 
 
-def find_raw_dir(raw_dir: str | os.PathLike[str] | None = None) -> Path | None:
-    """Return the raw-data directory, or ``None`` when none is configured or present."""
+def find_raw_dir(raw_dir: str | os.PathLike[str] | None = None, *, create: bool = False) -> Path | None:
+    """Return the raw-data directory, or ``None`` when none is configured or present.
+
+    A directory that is configured (``raw_dir`` or ``$SAHEL_CAUSAL_RAW_DIR``) but does not exist
+    is an error (:class:`RawDataError`), never a silent fallback to the committed panel; with
+    ``create=True`` (``data fetch``, which downloads into it) it is returned as is.
+    """
     if raw_dir is not None:
-        return Path(raw_dir).expanduser().resolve()
-    env = os.environ.get(RAW_DIR_ENV)
-    if env:
-        return Path(env).expanduser().resolve()
-    if DEFAULT_RAW_DIR.is_dir():
+        found, how = Path(raw_dir).expanduser().resolve(), "--raw-dir"
+    elif os.environ.get(RAW_DIR_ENV):
+        found, how = Path(os.environ[RAW_DIR_ENV]).expanduser().resolve(), f"${RAW_DIR_ENV}"
+    elif DEFAULT_RAW_DIR.is_dir():
         return DEFAULT_RAW_DIR.resolve()
-    return None
+    else:
+        return None
+    if not create and not found.is_dir():
+        what = "is not a directory" if found.exists() else "does not exist"
+        raise RawDataError(
+            f"Raw-data directory {found} (from {how}) {what}: fix the path, or unset it to use the "
+            f"default {DEFAULT_RAW_DIR} (run `sahel-causal data fetch` to download the sources)."
+        )
+    return found
 
 
 def require_raw_dir(raw_dir: str | os.PathLike[str] | None = None) -> Path:

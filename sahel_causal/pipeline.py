@@ -76,31 +76,25 @@ def build_processed(raw_dir: str | Path | None = None, progress: Progress = lamb
 
 
 def load_panel(path: Path = PANEL_CSV, verify: bool = True, provenance: Path = PROVENANCE_JSON) -> pd.DataFrame:
-    """Read the committed panel; with ``verify``, refuse a file whose sha256 differs from provenance.json."""
+    """Read the committed panel; with ``verify``, refuse it unless provenance.json exists and records its sha256."""
+    from sahel_causal.data.integrity import verify_output
+
     if not path.is_file():
         raise RawDataError(f"{path} is missing: run `sahel-causal data build` (needs the raw data).")
-    if verify and provenance.is_file():
-        prov = json.loads(provenance.read_text())
-        want = prov["outputs"].get(_rel(path))
-        got = sha256_file(path)
-        if want is not None and want != got:
-            raise SchemaError(
-                f"{path} differs from the version recorded in {provenance.name} (sha256 {want}, "
-                f"found {got}): it was changed after it was built. Rebuild it with `sahel-causal data build` "
-                "(or restore it with git)."
-            )
+    if verify:
+        verify_output(path, provenance, _rel(path))
     return pd.read_csv(path, dtype={"iso3": str, "country": str})
 
 
 def check_data(raw_dir: str | Path | None = None) -> tuple[str, bool]:
-    """Validate raw sources (if present) and the committed panel; return (report text, ok)."""
-    from sahel_causal.data import check
+    """Validate raw sources (if present), provenance.json and both committed panels; return (report text, ok)."""
+    from sahel_causal.data import check, integrity
     from sahel_causal.data.registry import verify_all
 
     lines: list[str] = []
     ok = True
-    raw = find_raw_dir(raw_dir)
-    if raw is None or not raw.is_dir():
+    raw = find_raw_dir(raw_dir)  # a configured directory that does not exist is an error
+    if raw is None:
         lines.append("raw sources: not checked (no raw-data directory)")
     else:
         rows = verify_all(raw)
@@ -109,10 +103,16 @@ def check_data(raw_dir: str | Path | None = None) -> tuple[str, bool]:
         for r in bad:
             ok = False
             lines.append(f"  FAIL {r[0]} {r[1]}: {r[2]}")
-    panel = load_panel()
+    problems = integrity.provenance_problems(PROVENANCE_JSON, PROJECT_ROOT)
+    panel = load_panel(PANEL_CSV, verify=False)
+    month = load_panel(MONTH_CSV, verify=False)
+    problems += integrity.country_year_problems(panel) + integrity.country_month_problems(month)
+    lines.append("processed data: " + ("provenance and panel invariants hold" if not problems
+                                       else f"{len(problems)} problem(s)"))
+    lines += [f"  FAIL {p}" for p in problems]
     text, panel_ok = check.panel_report(panel)
     lines.append(text)
-    return "\n".join(lines), ok and panel_ok
+    return "\n".join(lines), ok and panel_ok and not problems
 
 
 def reproduce(raw_dir: str | Path | None = None, progress: Progress = lambda _m: None) -> list[Path]:

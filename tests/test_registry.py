@@ -22,11 +22,19 @@ def test_registry_is_well_formed():
 
 
 def test_raw_dir_resolution_order(tmp_path, monkeypatch):
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "env").mkdir()
     monkeypatch.setenv(RAW_DIR_ENV, str(tmp_path / "env"))
     assert find_raw_dir(tmp_path / "cli") == (tmp_path / "cli").resolve()
     assert find_raw_dir() == (tmp_path / "env").resolve()
+    # A configured directory that does not exist is an error, never a fallback (issue 13 item 5);
+    # `data fetch` (create=True) may download into a new one.
+    monkeypatch.setenv(RAW_DIR_ENV, str(tmp_path / "nowhere"))
     with pytest.raises(RawDataError, match="does not exist"):
         require_raw_dir()
+    with pytest.raises(RawDataError, match="--raw-dir"):
+        find_raw_dir(tmp_path / "missing")
+    assert find_raw_dir(tmp_path / "missing", create=True) == (tmp_path / "missing").resolve()
 
 
 def _mirror(raw_dir: Path, tmp_path: Path, rel: str) -> Path:

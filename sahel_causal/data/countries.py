@@ -110,20 +110,90 @@ def resolve_names(names: Iterable[str], source: str) -> dict[str, str | None]:
     return out
 
 
+def _rows(index: pd.Index, limit: int = 10) -> str:
+    shown = [str(i) for i in list(index[:limit])]
+    return ", ".join(shown) + (f" and {len(index) - limit} more" if len(index) > limit else "")
+
+
 def iso3_from_names(names: pd.Series, source: str) -> pd.Series:
-    """Vectorised :func:`resolve_names`: ISO3 for African states, ``<NA>`` otherwise."""
+    """Vectorised :func:`resolve_names`: ISO3 for African states, ``<NA>`` otherwise.
+
+    A blank or missing name cannot be placed in a country-year: it is an error (naming the
+    records, by the index of ``names``), never a row silently treated as "not an African state".
+    Loaders whose files contain blank spacer rows drop them, with a log entry, before calling.
+    """
+    text = names.astype("string")
+    blank = text.isna() | (text.str.strip() == "")
+    if blank.any():
+        raise UnknownCountryError(
+            f"{source}: {int(blank.sum())} record(s) with a blank country name (row index "
+            f"{_rows(names.index[blank.to_numpy()])}; for a CSV file read with one header line, line = index + 2). "
+            "A record that cannot be placed in a country-year is not dropped silently: restore the "
+            "registered file, or fill in the country name in the file and re-pin it in data/sources.toml."
+        )
     mapping = resolve_names(names, source)
     return names.map(mapping).astype("string")
 
 
-def iso3_from_code(codes: pd.Series, system: str, source: str) -> pd.Series:
-    """ISO3 from COW (``system='cow'``) or Gleditsch-Ward (``'gw'``) codes; non-African -> <NA>."""
+#: Numeric range of state codes in both the COW and the Gleditsch-Ward systems.
+STATE_CODE_RANGE = (2, 999)
+#: The block of codes both systems give to sub-Saharan and North African states (Egypt, 651,
+#: sits in the Middle East block and is in the crosswalk).
+AFRICAN_CODE_RANGE = (400, 626)
+#: Codes of the African block that are not in the crosswalk because the state did not exist in
+#: any year of the panel: they are out of scope, like non-African states.
+HISTORICAL_AFRICAN_CODES: dict[str, dict[int, str]] = {
+    "cow": {511: "Zanzibar (1963-1964)"},
+    "gw": {511: "Zanzibar (1963-1964)", 563: "Transvaal (to 1910)", 564: "Orange Free State (to 1910)"},
+}
+
+
+def iso3_from_code(codes: pd.Series, system: str, source: str, *,
+                   not_states: pd.Series | None = None) -> pd.Series:
+    """ISO3 from COW (``system='cow'``) or Gleditsch-Ward (``'gw'``) codes; non-African -> <NA>.
+
+    A record is only treated as "not an African state" when its code says so: a code of the
+    African block (:data:`AFRICAN_CODE_RANGE`) that is neither in the crosswalk nor a documented
+    historical state (:data:`HISTORICAL_AFRICAN_CODES`), a missing code, a non-integer or
+    non-numeric code and a code outside :data:`STATE_CODE_RANGE` are errors that name the
+    records (by the index of ``codes``), so that an event is never silently lost.
+    ``not_states`` (boolean, aligned with ``codes``) marks records that the source itself codes
+    as territories rather than states (colonies, mandates, occupied territories): their codes
+    need not be state codes and they map to ``<NA>`` (out of scope) like non-African states.
+    """
     col = {"cow": "cow_code", "gw": "gw_code"}[system]
+    name = system.upper()
     mapping = dict(zip(crosswalk()[col], crosswalk()["iso3"]))
     num = pd.to_numeric(codes, errors="coerce")
     bad = codes[num.isna() & codes.notna()]
     if len(bad):
-        raise UnknownCountryError(f"{source}: non-numeric {system.upper()} codes {sorted(set(map(str, bad)))[:20]}.")
+        raise UnknownCountryError(
+            f"{source}: non-numeric {name} codes {sorted(set(map(str, bad)))[:20]} (row index "
+            f"{_rows(bad.index)}). Restore the registered file, or correct the codes and re-pin it.")
+    problems = []
+    if not_states is not None:
+        territory = not_states.reindex(codes.index).fillna(False).astype(bool)
+        num = num.where(~territory | num.isin(list(mapping)))
+        num_checked = num[~territory]
+    else:
+        num_checked = num
+    if num_checked.isna().any():
+        problems.append(f"missing {name} code (row index {_rows(num_checked.index[num_checked.isna().to_numpy()])})")
+    valid = num_checked.dropna()
+    odd = valid[(valid % 1 != 0) | ~valid.between(*STATE_CODE_RANGE)]
+    if len(odd):
+        problems.append(f"{name} codes that are not state codes {sorted(set(odd.tolist()))[:20]} "
+                        f"(row index {_rows(odd.index)})")
+    known = set(mapping) | set(HISTORICAL_AFRICAN_CODES[system])
+    unplaced = valid[valid.between(*AFRICAN_CODE_RANGE) & ~valid.isin(known)]
+    if len(unplaced):
+        problems.append(f"{name} codes of the African block not in the crosswalk "
+                        f"{sorted(set(unplaced.astype(int).tolist()))[:20]} (row index {_rows(unplaced.index)})")
+    if problems:
+        raise UnknownCountryError(
+            f"{source}: records that cannot be placed in a country-year: " + "; ".join(problems)
+            + f". Restore the registered file, or correct the codes and re-pin the file; if the code is a "
+            f"real African state, add it to {COUNTRIES_CSV.name}.")
     return num.map(mapping).astype("string")
 
 

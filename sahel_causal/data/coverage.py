@@ -128,7 +128,7 @@ def drop_events_before_independence(events: pd.DataFrame, source: str, log: Data
     table). The drop is logged (kind ``drop``) with one ``describe(row)`` per event (``row``
     from :meth:`DataFrame.itertuples`). Returns the remaining events.
     """
-    start = events["iso3"].map(independence_years())
+    start = pd.to_numeric(events["iso3"].map(independence_years()), errors="coerce").astype(float)
     early = events[events["year"] < start]
     if len(early):
         log.record(source, "drop", len(early),

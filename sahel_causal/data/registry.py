@@ -108,6 +108,20 @@ def verify_file(raw_dir: Path, sf: SourceFile) -> Path:
 
 
 _VERIFIED: dict[tuple[str, str], Path] = {}
+#: The latest ``(serial, source id, path)`` handed out by :func:`resolve`: when a loader fails on
+#: a malformed file, :func:`sahel_causal.data.schema_check.fails_loudly` names the file it was reading.
+_RESOLVED: list[tuple[int, str, Path]] = []
+_SERIAL = [0]
+
+
+def resolved_mark() -> int:
+    """The serial number of the latest :func:`resolve` call (see :func:`resolved_since`)."""
+    return _SERIAL[0]
+
+
+def resolved_since(mark: int) -> list[tuple[str, Path]]:
+    """The ``(source id, path)`` pairs resolved after ``mark`` (a former :func:`resolved_mark`)."""
+    return [(s, p) for n, s, p in _RESOLVED if n > mark]
 
 
 def resolve(source_id: str, name: str, raw_dir: Path) -> Path:
@@ -118,6 +132,9 @@ def resolve(source_id: str, name: str, raw_dir: Path) -> Path:
     sf = src.file(name)
     key = (str(raw_dir), sf.path)
     p = raw_dir / sf.path
+    _SERIAL[0] += 1
+    _RESOLVED.append((_SERIAL[0], source_id, p))
+    del _RESOLVED[:-64]  # keep the record short; only the latest entries are ever read
     cached = _VERIFIED.get(key)
     if cached is not None and p.is_file():
         st = p.stat()

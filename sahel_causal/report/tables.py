@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-_TEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+from sahel_causal.report.latex import escape_latex, latex_label
 
 
 def tex_escape(s: object) -> str:
-    """Escape LaTeX special characters in a cell."""
-    text = str(s)
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+    """Escape LaTeX special characters in a cell (:func:`sahel_causal.report.latex.escape_latex`)."""
+    return escape_latex(s)
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ class Table:
         cols = list(self.body.columns)
         align = "l" + "r" * (len(cols) - 1)
         out = [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{tex_escape(self.title)}}}",
-               rf"\label{{tab:{self.name}}}", r"\small", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
+               rf"\label{{tab:{latex_label(self.name)}}}", r"\small", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
                " & ".join(tex_escape(c) for c in cols) + r" \\", r"\midrule"]
         for row in self.body.itertuples(index=False):
             cells = [tex_escape(v) for v in row]

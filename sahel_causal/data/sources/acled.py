@@ -43,7 +43,7 @@ from sahel_causal.data.countries import crosswalk, iso3_from_names, state_years
 from sahel_causal.data.coverage import finalize_types
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "acled"
@@ -179,6 +179,7 @@ def _check_monthly_start(monthly: pd.DataFrame) -> None:
                           f"start for (iso3, file, assumed) {diff}; update LATE_START.")
 
 
+@fails_loudly
 def load_country_month(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Political-violence events per African state-month inside ACLED coverage.
 
@@ -220,6 +221,7 @@ def load_country_month(raw_dir: Path, log: DataLog | None = None) -> pd.DataFram
     return validate_frame(out, COUNTRY_MONTH_SCHEMA, SOURCE_ID, "country-month table")
 
 
+@fails_loudly
 def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """ACLED counts per African state-year, for the state-years of :data:`YEARS`.
 
@@ -274,6 +276,7 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
     return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID, "country-year table")
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """The panel entry point: :func:`load_country_year`."""
     return load_country_year(raw_dir, log)

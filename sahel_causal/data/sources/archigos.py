@@ -29,7 +29,7 @@ from sahel_causal.data.countries import iso3_from_code
 from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "archigos"
@@ -54,6 +54,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Archigos leader transitions per African state-year.
 
@@ -74,6 +75,7 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     missing = [c for c in ["gwcode", "year", *COLUMNS] if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the peacesciencer archigossums?")
+    check_raw_columns(raw, path, SOURCE_ID, integer=["gwcode", "year"], numeric=list(COLUMNS))
     iso3 = iso3_from_code(raw["gwcode"], "gw", SOURCE_ID)
     log.record(SOURCE_ID, "drop", int(iso3.isna().sum()),
                "out of scope: state-years of Gleditsch-Ward states that are not African states",

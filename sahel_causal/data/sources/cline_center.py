@@ -30,7 +30,7 @@ from sahel_causal.data.coverage import (
     counts_to_spine, drop_events_before_independence, fill_zeros_within, finalize_types)
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.errors import ImplausibleValueError, SchemaError
 
 SOURCE_ID = "cline_center"
@@ -79,6 +79,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def read_raw(raw_dir: Path) -> pd.DataFrame:
     """The registered event file as published (all countries), checksum-verified."""
     path = resolve(SOURCE_ID, FILE, Path(raw_dir))
@@ -86,6 +87,7 @@ def read_raw(raw_dir: Path) -> pd.DataFrame:
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the CDP v2.1.2 event file?")
+    check_raw_columns(raw, path, SOURCE_ID, integer=["cowcode", "year"])
     return raw
 
 
@@ -106,6 +108,7 @@ def _check_indicators(raw: pd.DataFrame) -> None:
         )
 
 
+@fails_loudly
 def load_events(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """One row per CDP event in an African state, 1945-2022.
 
@@ -163,6 +166,7 @@ def load_events(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     return validate_frame(out, EVENTS_SCHEMA, SOURCE_ID, "event table")
 
 
+@fails_loudly
 def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """CDP event counts per African state-year, for the state-years of :data:`YEARS`.
 
@@ -197,6 +201,7 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
     return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID, "country-year table")
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """The panel entry point: :func:`load_country_year`."""
     return load_country_year(raw_dir, log)

@@ -32,7 +32,7 @@ from sahel_causal.data.countries import iso3_from_code
 from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "cow_nmc"
@@ -55,6 +55,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """COW military personnel and expenditure per African state-year.
 
@@ -73,6 +74,7 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     missing = [c for c in ["ccode", "year", *COLUMNS] if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the peacesciencer cow_nmc?")
+    check_raw_columns(raw, path, SOURCE_ID, integer=["ccode", "year"], numeric=list(COLUMNS))
     iso3 = iso3_from_code(raw["ccode"], "cow", SOURCE_ID)
     log.record(SOURCE_ID, "drop", int(iso3.isna().sum()), "out of scope: state-years of non-African states")
     src = raw[iso3.notna()]

@@ -103,7 +103,7 @@ from sahel_causal.data.countries import iso3_from_names, state_years
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.money import fiscal_to_calendar_year
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.data.sources.fmtr_programs import (
     PROGRAM_GROUPS,
     classify_program_names,
@@ -255,6 +255,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 # Reading
 # --------------------------------------------------------------------------------------------
 
+@fails_loudly
 def read_flat(raw_dir: Path) -> pd.DataFrame:
     """The registered flat course file as strings (checksum-verified, uncorrected).
 
@@ -266,6 +267,7 @@ def read_flat(raw_dir: Path) -> pd.DataFrame:
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered flat file?")
+    check_raw_columns(raw, path, SOURCE_ID)
     raw = raw[RAW_COLUMNS].copy()
     raw.insert(0, "row_id", np.arange(len(raw), dtype="int64"))
     return raw
@@ -314,6 +316,7 @@ def apply_block_corrections(raw: pd.DataFrame, log: DataLog | None = None,
     return out
 
 
+@fails_loudly
 def read_sums(raw_dir: Path) -> pd.DataFrame:
     """The registered naive sums file (fiscal_year x report x country x program)."""
     path = resolve(SOURCE_ID, SUMS_FILE, Path(raw_dir))
@@ -623,6 +626,7 @@ def clean_courses(raw: pd.DataFrame, log: DataLog | None = None) -> pd.DataFrame
     return validate_frame(out, COURSES_SCHEMA, SOURCE_ID, "course table", advice=ADVICE)
 
 
+@fails_loudly
 def load_courses(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """One row per FMTR course record (report totals and title fragments removed).
 
@@ -644,6 +648,7 @@ def load_courses(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     return clean_courses(raw, log)
 
 
+@fails_loudly
 def corrected_raw(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Flat-file rows with the block corrections and the documented record corrections applied."""
     raw = read_flat(Path(raw_dir))
@@ -651,6 +656,7 @@ def corrected_raw(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     return apply_corrections(raw, SOURCE_ID, log)
 
 
+@fails_loudly
 def load_raw_totals(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """The reports' own "Program Totals" rows (labelled, and the unlabelled FY2007 ones).
 
@@ -840,6 +846,7 @@ def courses_to_country_year(courses: pd.DataFrame, log: DataLog | None = None) -
     return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID, "country-year table", advice=ADVICE)
 
 
+@fails_loudly
 def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """FMTR training per African state x year, FY1999-FY2020 (nominal U.S. dollars).
 

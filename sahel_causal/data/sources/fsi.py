@@ -33,7 +33,7 @@ from sahel_causal.data.countries import iso3_from_names
 from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "fsi"
@@ -83,6 +83,7 @@ def _year_of(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce")
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """FSI scores per African state and report year.
 

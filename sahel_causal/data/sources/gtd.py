@@ -30,7 +30,7 @@ from sahel_causal.data.countries import iso3_from_names
 from sahel_causal.data.coverage import fill_zeros_within, finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "gtd"
@@ -66,6 +66,7 @@ def covered(year: pd.Series) -> pd.Series:
     return year.between(*COVERAGE) & ~year.isin(MISSING_YEARS)
 
 
+@fails_loudly
 def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """GTD counts per African state-year, for the state-years of :data:`YEARS`.
 
@@ -87,6 +88,8 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
     missing = [c for c in ["entity", "year", *COLUMNS] if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered OWID file?")
+    check_raw_columns(raw, path, SOURCE_ID, integer=["year"], numeric=list(COLUMNS), required=["entity", *COLUMNS],
+                      nonnegative=list(COLUMNS))
     iso3 = iso3_from_names(raw["entity"], SOURCE_ID)
     n_out = int(iso3.isna().sum())
     if n_out:
@@ -116,6 +119,7 @@ def load_country_year(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame
     return validate_frame(out, COUNTRY_YEAR_SCHEMA, SOURCE_ID)
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """The panel entry point: :func:`load_country_year`."""
     return load_country_year(raw_dir, log)

@@ -24,7 +24,7 @@ from sahel_causal.data.countries import iso3_from_names
 from sahel_causal.data.coverage import counts_to_spine, drop_events_before_independence, fill_zeros_within
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 
 SOURCE_ID = "troopdata"
 FILE = "mme_v7.csv"
@@ -42,10 +42,13 @@ SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load_participations(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """One row per exercise and African participant in exercises with U.S. participation."""
     log = DataLog() if log is None else log
-    raw = pd.read_csv(resolve(SOURCE_ID, FILE, Path(raw_dir)), encoding="utf-8", dtype=str)
+    path = resolve(SOURCE_ID, FILE, Path(raw_dir))
+    raw = pd.read_csv(path, encoding="utf-8", dtype=str)
+    check_raw_columns(raw, path, SOURCE_ID, integer=["s.year"], required=["MMEID"])
     states = [c for c in raw.columns if c.startswith("State")]
     long = raw.melt(id_vars=["MMEID", "s.year"], value_vars=states, value_name="state").dropna(subset=["state"])
     long["state"] = long["state"].str.strip()
@@ -61,6 +64,7 @@ def load_participations(raw_dir: Path, log: DataLog | None = None) -> pd.DataFra
     return long[["MMEID", "iso3", "year"]].reset_index(drop=True)
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """``us_exercises`` per African state-year (see module docstring for the coverage rule)."""
     log = DataLog() if log is None else log

@@ -34,7 +34,7 @@ from sahel_causal.data.countries import iso3_from_names
 from sahel_causal.data.coverage import finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "polity5"
@@ -58,6 +58,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Polity5 regime scores per African state-year.
 

@@ -35,7 +35,7 @@ import pandera.pandas as pa
 from sahel_causal.data.countries import iso3_from_code, state_years
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, ImplausibleValueError, SchemaError
 
 SOURCE_ID = "reign"
@@ -60,6 +60,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load_spells(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Leader spells of African states: iso3, leader, start (date), end_year, end_month, military_career."""
     if log is None:
@@ -69,6 +70,7 @@ def load_spells(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered leader list?")
+    check_raw_columns(raw, path, SOURCE_ID, integer=["ccode"], encoding="latin-1")
     iso3 = iso3_from_code(raw["ccode"], "cow", SOURCE_ID)
     log.record(SOURCE_ID, "drop", int(iso3.isna().sum()), "out of scope: leader spells of non-African states")
     df = raw[iso3.notna()]
@@ -99,6 +101,7 @@ def load_spells(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     return spells
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Characteristics of the leader in office on 31 December, per African state-year.
 

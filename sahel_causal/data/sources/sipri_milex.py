@@ -33,7 +33,7 @@ from sahel_causal.data.countries import iso3_from_names
 from sahel_causal.data.coverage import finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "sipri_milex"
@@ -99,6 +99,7 @@ def _to_number(raw: pd.Series, name: str) -> tuple[pd.Series, pd.Series, pd.Seri
     return num.astype(float), no_data, absent
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """SIPRI military expenditure per African state-year.
 

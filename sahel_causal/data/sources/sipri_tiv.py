@@ -40,7 +40,7 @@ from sahel_causal.data.countries import iso3_from_names
 from sahel_causal.data.coverage import fill_zeros_within, finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import SchemaError
 
 SOURCE_ID = "sipri_tiv"
@@ -98,6 +98,7 @@ def read_tiv_table(path: Path) -> pd.DataFrame:
                          "tiv": num.astype(float)})
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Arms deliveries per African recipient state-year, by supplier.
 

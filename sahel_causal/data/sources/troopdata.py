@@ -46,7 +46,7 @@ from sahel_causal.data.countries import african_iso3
 from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import SchemaError
 
 SOURCE_ID = "troopdata"
@@ -70,6 +70,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load_bases(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """U.S. sites in African states (corrections applied): iso3, basename, base, lilypad, fundedsite."""
     if log is None:
@@ -89,6 +90,7 @@ def load_bases(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """U.S. military presence per African state-year.
 

@@ -40,7 +40,7 @@ from sahel_causal.data.countries import iso3_from_code, state_years
 from sahel_causal.data.coverage import finalize_types
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "ucdp_orgviol"  # the main source of this module; see SOURCE_IDS
@@ -126,8 +126,15 @@ def _to_spine(values: pd.DataFrame, coverage: tuple[int, int], cols: list[str], 
 
 
 def _african(df: pd.DataFrame, code_col: str, source: str, log: DataLog) -> pd.DataFrame:
-    """Rows of African states with an ``iso3`` column; the others are counted in the log."""
-    iso3 = iso3_from_code(df[code_col], "gw", source)
+    """Rows of African states with an ``iso3`` column; the others are counted in the log.
+
+    Rows the file codes as territories (``status`` other than ``independent``: colonies,
+    mandates, protectorates, occupied territories such as Western Sahara) are out of scope
+    whatever their code; every other code must be a state code (see
+    :func:`~sahel_causal.data.countries.iso3_from_code`).
+    """
+    territory = df["status"].ne("independent") if "status" in df.columns else None
+    iso3 = iso3_from_code(df[code_col], "gw", source, not_states=territory)
     n_out = int(iso3.isna().sum())
     if n_out:
         log.record(source, "drop", n_out, "out of scope: country-years of non-African states",
@@ -139,6 +146,7 @@ def _african(df: pd.DataFrame, code_col: str, source: str, log: DataLog) -> pd.D
     return out
 
 
+@fails_loudly
 def load_organized_violence(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """UCDP organized-violence deaths per African state-year (v25.1), for the state-years of :data:`YEARS`.
 
@@ -159,6 +167,8 @@ def load_organized_violence(raw_dir: Path, log: DataLog | None = None) -> pd.Dat
     src_cols = {f"{p}_total_deaths_{est}_cy": f"{stem}_{est}"
                 for p, stem in _KINDS.items() for est in ("best", "low", "high")}
     _require(raw, ["country_id_cy", "year_cy", *src_cols], ORGVIOL_SOURCE_ID, path)
+    check_raw_columns(raw, path, ORGVIOL_SOURCE_ID, integer=["country_id_cy", "year_cy"], numeric=list(src_cols),
+                      nonnegative=list(src_cols))
     df = raw.rename(columns={"year_cy": "year", **src_cols})
     df = _african(df, "country_id_cy", ORGVIOL_SOURCE_ID, log)[["iso3", "year", *ORGVIOL_COLUMNS]]
     _flag_bounds(df, list(_KINDS.values()), ORGVIOL_SOURCE_ID, log)
@@ -169,6 +179,7 @@ def load_organized_violence(raw_dir: Path, log: DataLog | None = None) -> pd.Dat
     return validate_frame(out, ORGVIOL_SCHEMA, ORGVIOL_SOURCE_ID)
 
 
+@fails_loudly
 def load_battle_deaths(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """State-based battle-related deaths per African state-year, 1946-2022 (GED 23.1 / PRIO BD 3.1).
 
@@ -182,6 +193,8 @@ def load_battle_deaths(raw_dir: Path, log: DataLog | None = None) -> pd.DataFram
     path = resolve(BRD_SOURCE_ID, BRD_FILE, Path(raw_dir))
     raw = pd.read_csv(path)
     _require(raw, ["gwcode", "year", "low", "best", "high", "status"], BRD_SOURCE_ID, path)
+    check_raw_columns(raw, path, BRD_SOURCE_ID, integer=["gwcode", "year"], numeric=["low", "best", "high"],
+                      nonnegative=["low", "best", "high"])
     df = raw.rename(columns={"low": "ucdp_brd_low", "best": "ucdp_brd_best", "high": "ucdp_brd_high"})
     df["year"] = df["year"].astype("int64")
     df = _african(df, "gwcode", BRD_SOURCE_ID, log)
@@ -191,6 +204,7 @@ def load_battle_deaths(raw_dir: Path, log: DataLog | None = None) -> pd.DataFram
     return validate_frame(out, BRD_SCHEMA, BRD_SOURCE_ID)
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """The panel entry point: organized violence and battle deaths side by side, per state-year."""
     if log is None:

@@ -42,7 +42,7 @@ from sahel_causal.data.corrections import apply_corrections
 from sahel_causal.data.countries import african_iso3, state_years
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, ImplausibleValueError, SchemaError
 
 SOURCE_ID = "un_pko"
@@ -83,6 +83,7 @@ PRESENCE_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load_missions(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """One row per UN peacekeeping mission and African host state (MINUSMA end date corrected).
 
@@ -178,6 +179,7 @@ def country_year_presence(missions: pd.DataFrame, years: Iterable[int]) -> pd.Da
     return validate_frame(out, PRESENCE_SCHEMA, SOURCE_ID, "country-year presence", advice=ADVICE)
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Panel entry point: :func:`country_year_presence` of :func:`load_missions` for :data:`YEARS`."""
     if log is None:

@@ -23,6 +23,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError as PanderaSchemaError
 from pandera.errors import SchemaErrors as PanderaSchemaErrors
 
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
 from sahel_causal.errors import ImplausibleValueError, SchemaError
@@ -48,6 +49,8 @@ def _read(raw_dir: Path) -> pd.DataFrame:
     missing = [c for c in ["series_id", "year", "period", "value"] if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered CPI extract?")
+    check_raw_columns(raw, path, SOURCE_ID, integer=["year"], numeric=["value"], required=["series_id", "period", "value"],
+                      nonnegative=["value"])
     other = sorted(set(raw["series_id"]) - {SERIES})
     if other:
         raise SchemaError(f"{SOURCE_ID}: {path} holds series {other} besides {SERIES}; use the registered file.")
@@ -59,6 +62,7 @@ def _read(raw_dir: Path) -> pd.DataFrame:
     return raw
 
 
+@fails_loudly
 def load_monthly(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """Monthly CPI-U: columns ``year``, ``month`` (1-12) and ``value`` (index, 1982-84 = 100).
 
@@ -88,6 +92,7 @@ def load_monthly(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
         raise SchemaError(f"{SOURCE_ID}: monthly table fails its schema: {exc}.") from None
 
 
+@fails_loudly
 def load_annual(raw_dir: Path, log: DataLog | None = None) -> pd.Series:
     """Calendar-year average CPI-U (BLS ``M13``), a float Series named ``cpi_u`` indexed by ``year``.
 

@@ -39,7 +39,7 @@ from sahel_causal.data.coverage import drop_before_independence, fill_zeros_with
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.money import fiscal_to_calendar_year
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.data.sources.usaid_explorer import iso3_from_fa_codes
 from sahel_causal.errors import SchemaError
 
@@ -64,6 +64,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """U.S. military assistance disbursed per African state-year.
 

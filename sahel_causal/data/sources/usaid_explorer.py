@@ -58,7 +58,7 @@ from sahel_causal.data.coverage import drop_before_independence, fill_zeros_with
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.money import fiscal_to_calendar_year
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError, UnknownCountryError
 
 SOURCE_ID = "usaid_explorer"
@@ -111,6 +111,7 @@ def iso3_from_fa_codes(codes: pd.Series, names: pd.Series, source: str) -> pd.Se
 
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """U.S. assistance per African state-year (nominal US$).
 
@@ -131,6 +132,7 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     missing = [c for c in RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise SchemaError(f"{SOURCE_ID}: {path} lacks columns {missing}; is it the registered country file?")
+    check_raw_columns(raw, path, SOURCE_ID)
     df = raw[raw["Transaction Type Name"].isin(COLUMNS)].copy()
 
     tq = df["Fiscal Year"].str.lower().str.endswith("tq")

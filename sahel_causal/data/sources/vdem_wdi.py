@@ -39,7 +39,7 @@ from sahel_causal.data.countries import african_iso3
 from sahel_causal.data.coverage import finalize_types, flag_gaps, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import check_raw_columns, fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "vdem_wdi"
@@ -63,6 +63,7 @@ COUNTRY_YEAR_SCHEMA = pa.DataFrameSchema(
 )
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """V-Dem indices and population per African state-year.
 
@@ -80,6 +81,7 @@ def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     path = resolve(SOURCE_ID, FILE, Path(raw_dir))
     raw = pd.read_csv(path, usecols=RAW_COLUMNS,
                       dtype={"country_name": str, "country_text_id": str, "iso3c": str})
+    check_raw_columns(raw, path, SOURCE_ID, integer=["year"])
     vdem = raw["country_name"].notna()
     bad = raw[vdem & (raw["iso3c"] != raw["country_text_id"]) & raw["iso3c"].notna()]
     if len(bad):

@@ -31,7 +31,7 @@ from sahel_causal.data.countries import african_iso3
 from sahel_causal.data.coverage import finalize_types, to_spine
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.registry import resolve
-from sahel_causal.data.schema_check import validate_frame
+from sahel_causal.data.schema_check import fails_loudly, validate_frame
 from sahel_causal.errors import DuplicateKeyError, SchemaError
 
 SOURCE_ID = "wdi_gdp"
@@ -71,6 +71,7 @@ def read_wdi_wide(path: Path, indicator: str) -> pd.DataFrame:
                          "value": pd.to_numeric(long["value"], errors="raise").astype(float)})
 
 
+@fails_loudly
 def load(raw_dir: Path, log: DataLog | None = None) -> pd.DataFrame:
     """GDP per capita per African state-year.
 
