@@ -100,7 +100,7 @@ def sc_weight_fw_reference(y: np.ndarray, zeta: float, intercept: bool = True, i
     return FWResult(weights=x, vals=np.asarray(vals, dtype=float))
 
 
-@numba.njit(cache=False, fastmath=False)
+@numba.njit(cache=True, fastmath=False)
 def _fw_kernel(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: float, threshold: float,
                max_iter: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     rows, c = a.shape

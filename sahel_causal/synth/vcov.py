@@ -65,6 +65,26 @@ def placebo_replicates(est: SynthEstimate, replications: int = 200, seed: int = 
     return out
 
 
+def placebo_replicates_exhaustive(est: SynthEstimate) -> np.ndarray:
+    """With one treated unit, every placebo draw of Algorithm 4 is one of ``N0`` fits (control ``j`` as
+    the pseudo-treated unit, the others as controls); this returns those ``N0`` estimates in order."""
+    if est.N1 != 1:
+        raise SpecificationError("exhaustive placebo: defined for one treated unit only.")
+    out = np.empty(est.N0)
+    for j in range(est.N0):
+        ind = np.array([k for k in range(est.N0) if k != j] + [j])
+        out[j] = _refit(est, ind, est.N0 - 1)
+    return out
+
+
+def placebo_se_exhaustive(est: SynthEstimate) -> float:
+    """The limit of the placebo SE as ``replications`` grows, for one treated unit (no randomness):
+    :math:`\\sqrt{\\tfrac{1}{N_0}\\sum_j(\\hat\\tau_j-\\bar\\tau)^2}` over the ``N0`` placebo fits."""
+    v = placebo_replicates_exhaustive(est)
+    m = float(np.add.reduce(v)) / v.size
+    return math.sqrt(float(np.add.reduce((v - m) ** 2)) / v.size)
+
+
 def bootstrap_replicates(est: SynthEstimate, replications: int = 200, seed: int = 0) -> np.ndarray:
     """Unit bootstrap estimates of Algorithm 2 (draws without treated or control units redrawn)."""
     N = est.Y.shape[0]
@@ -119,5 +139,5 @@ def vcov(est: SynthEstimate, method: VcovMethod = "placebo", replications: int =
     return synth_se(est, method, replications, seed) ** 2
 
 
-__all__ = ["synth_se", "vcov", "placebo_replicates", "bootstrap_replicates", "jackknife_replicates",
+__all__ = ["placebo_se_exhaustive", "placebo_replicates_exhaustive", "synth_se", "vcov", "placebo_replicates", "bootstrap_replicates", "jackknife_replicates",
            "sum_normalize", "noise_level"]
