@@ -104,19 +104,20 @@ def sc_weight_fw_reference(y: np.ndarray, zeta: float, intercept: bool = True, i
 def _fw_kernel(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: float, threshold: float,
                max_iter: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     rows, c = a.shape
+    at = np.ascontiguousarray(a.T)  # column i of a is row i of at (contiguous)
     g = np.zeros((c, c))
     for j in range(c):
         for k in range(j, c):
             s = 0.0
             for r in range(rows):
-                s += a[r, j] * a[r, k]
+                s += at[j, r] * at[k, r]
             g[j, k] = s
             g[k, j] = s
     atb = np.zeros(c)
     for j in range(c):
         s = 0.0
         for r in range(rows):
-            s += a[r, j] * b[r]
+            s += at[j, r] * b[r]
         atb[j] = s
     ax = np.zeros(rows)
     for r in range(rows):
@@ -125,55 +126,56 @@ def _fw_kernel(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: f
             s += a[r, j] * x[j]
         ax[r] = s
     gx = np.zeros(c)
+    xx = 0.0
     for j in range(c):
         s = 0.0
         for k in range(c):
             s += g[j, k] * x[k]
         gx[j] = s
-    hg = np.zeros(c)
-    dx = np.zeros(c)
+        xx += x[j] * x[j]
     vals = np.zeros(max_iter)
     t = 0
     while t < max_iter and (t < 2 or vals[t - 2] - vals[t - 1] > threshold):
+        # half gradient A'(Ax - b) + eta x, its first minimiser i, and <half_grad, x>
         best = np.inf
         i = 0
+        hx = 0.0
         for j in range(c):
-            hg[j] = gx[j] - atb[j] + eta * x[j]
-            if hg[j] < best:
-                best = hg[j]
+            h = gx[j] - atb[j] + eta * x[j]
+            hx += h * x[j]
+            if h < best:
+                best = h
                 i = j
-        nonzero = False
-        for j in range(c):
-            dx[j] = -x[j]
-        dx[i] = 1.0 - x[i]
-        for j in range(c):
-            if dx[j] != 0.0:
-                nonzero = True
-        if nonzero:
-            num = 0.0
-            dd = 0.0
-            for j in range(c):
-                num += hg[j] * dx[j]
-                dd += dx[j] * dx[j]
+        # direction d = e_i - x: <half_grad, d> = h_i - <h, x>; |d|^2 = |x|^2 - x_i^2 + (1 - x_i)^2
+        xi = x[i]
+        dd = xx - xi * xi + (1.0 - xi) * (1.0 - xi)
+        if dd != 0.0:
+            num = best - hx
+            col = at[i]
             de = 0.0
             for r in range(rows):
-                d = a[r, i] - ax[r]
+                d = col[r] - ax[r]
                 de += d * d
             step = -num / (de + eta * dd)
             step = min(1.0, max(0.0, step))
+            gi = g[i]
+            xx = 0.0
             for j in range(c):
-                x[j] = x[j] + step * dx[j]
+                x[j] = x[j] - step * x[j]
+                gx[j] = gx[j] + step * (gi[j] - gx[j])
+            x[i] = x[i] + step
+            for j in range(c):
+                xx += x[j] * x[j]
+            e2 = 0.0
             for r in range(rows):
-                ax[r] = ax[r] + step * (a[r, i] - ax[r])
-            for j in range(c):
-                gx[j] = gx[j] + step * (g[j, i] - gx[j])
-        e2 = 0.0
-        for r in range(rows):
-            d = ax[r] - b[r]
-            e2 += d * d
-        xx = 0.0
-        for j in range(c):
-            xx += x[j] * x[j]
+                ax[r] = ax[r] + step * (col[r] - ax[r])
+                d = ax[r] - b[r]
+                e2 += d * d
+        else:
+            e2 = 0.0
+            for r in range(rows):
+                d = ax[r] - b[r]
+                e2 += d * d
         vals[t] = zeta2 * xx + e2 / rows
         t += 1
     return x, vals[:t]
