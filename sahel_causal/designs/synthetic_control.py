@@ -25,8 +25,8 @@ keeps level and trend).
 
 Donor pool (``no_exits``): African states in the panel observed (complete) in every period of the
 window, excluding the five G5 Sahel states (all touched by Barkhane and the exits) and every state where
-a French, UN or U.S. deployment ended other than by transition or re-hatting within the window's
-years (``data/reference/external_deployments.csv``), and ``exclude_donors``. ``no_exits_no_neighbours``
+a French, UN or U.S. deployment ended other than by transition or re-hatting within the window
+(by month where the table codes the month) (``data/reference/external_deployments.csv``), and ``exclude_donors``. ``no_exits_no_neighbours``
 also drops the land neighbours of the treated states (:data:`NEIGHBOURS`). Every dropped state is
 recorded with its reason.
 
@@ -232,13 +232,22 @@ def _long(spec: SyntheticControlSpec, panel: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _excluded_by_exits(deployments: pd.DataFrame, first_year: int, last_year: int) -> dict[str, str]:
+def _excluded_by_exits(deployments: pd.DataFrame, start: int, end: int, frequency: str) -> dict[str, str]:
+    """States where a French, UN or U.S. deployment ended (not by transition) inside the window.
+
+    Monthly windows compare the end month (the end year's December when the month is not coded);
+    yearly windows compare years.
+    """
     d = deployments[deployments["actor"].isin(EXIT_ACTORS) & deployments["end_year"].notna()
                     & ~deployments["exit_type"].isin(NOT_AN_EXIT)]
-    d = d[(d["end_year"] >= first_year) & (d["end_year"] <= last_year)]
     out: dict[str, str] = {}
     for r in d.sort_values(["iso3", "end_year", "actor"]).itertuples():
-        out.setdefault(r.iso3, f"{r.actor} exit ({r.operation}, {int(r.end_year)})")
+        if frequency == "month":
+            t = 12 * int(r.end_year) + (int(r.end_month) if not pd.isna(r.end_month) else 12) - 1
+        else:
+            t = int(r.end_year)
+        if start <= t <= end:
+            out.setdefault(r.iso3, f"{r.actor} exit ({r.operation}, {int(r.end_year)})")
     return out
 
 
@@ -279,8 +288,7 @@ def build_setup(spec: SyntheticControlSpec, panel: pd.DataFrame, events: pd.Data
         if not complete_unit.get(c, False):
             raise SchemaError(f"model '{spec.id}': treated state {c} lacks complete data in "
                               f"{_label(start, spec.frequency)}..{_label(end, spec.frequency)}; shorten pre_periods.")
-    yr = (lambda t: t // 12) if spec.frequency == "month" else (lambda t: t)
-    exits = _excluded_by_exits(deployments, yr(start), yr(end))
+    exits = _excluded_by_exits(deployments, start, end, spec.frequency)
     neighbours = set()
     if spec.donor_pool == "no_exits_no_neighbours":
         for c in spec.treated:

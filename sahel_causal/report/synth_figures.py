@@ -90,7 +90,6 @@ def donor_weights_figure(results: Sequence[SyntheticControlResult]) -> plt.Figur
     """Heat maps of the SC and SDID donor weights (rows: donors, columns: models); blank = not a donor."""
     donors = sorted({d for r in results for d in r.donors})
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.2 * len(donors) + 2.6), sharey=True)
-    im = None
     for ax, est, name in zip(axes, ("sc", "synthdid"), ("Synthetic control", "Synthetic DiD")):
         mat = np.full((len(donors), len(results)), np.nan)
         for j, r in enumerate(results):
@@ -98,14 +97,16 @@ def donor_weights_figure(results: Sequence[SyntheticControlResult]) -> plt.Figur
             for i, d in enumerate(donors):
                 if d in w:
                     mat[i, j] = w[d]
-        im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", cmap="viridis", vmin=0, vmax=0.6,
-                       interpolation="nearest")
+        im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", cmap="viridis", vmin=0,
+                       vmax=float(np.nanmax(mat)), interpolation="nearest")
         ax.set_xticks(range(len(results)))
         ax.set_xticklabels([r.id for r in results], rotation=60, ha="right", fontsize=8)
         ax.set_yticks(range(len(donors)))
         ax.set_yticklabels(donors, fontsize=7)
-        ax.set_title(name, fontsize=10)
+        ax.set_title(f"{name} (own colour scale)", fontsize=10)
         ax.set_facecolor("#F2F2F2")
-    fig.colorbar(im, ax=axes, shrink=0.6, label="donor weight (white/grey: not in the pool)")
+        fig.colorbar(im, ax=ax, shrink=0.5, pad=0.02, label="donor weight")
+    fig.text(0.5, 0.005, "Light grey: not in the donor pool of that exit (see the table notes).", ha="center",
+             fontsize=8)
     fig.suptitle("Donor weights by exit (monthly events)", fontsize=11)
     return fig

@@ -1,0 +1,134 @@
+"""The synthetic-control design: spec parsing, data window and donor pool, seasonality, results."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sahel_causal.designs.synthetic_control import (SyntheticControlResult, build_setup, run)
+from sahel_causal.errors import SchemaError, SpecificationError
+from sahel_causal.paths import PROCESSED_DIR
+from sahel_causal.specs.designs.synthetic_control import parse
+from sahel_causal.synth import synthdid_estimate
+
+DONORS = ["AGO", "BEN", "BWA", "CMR", "GHA", "KEN", "MOZ", "NGA", "SEN", "TZA", "ZMB", "ZWE", "NER", "SOM"]
+BASE = {"id": "m1", "label": "x", "role": "main", "treated": ["MLI"], "event": "EV_1", "outcome": "acled_pv_events"}
+
+
+def _events(year=2022, month=8):
+    return pd.DataFrame({"event_id": ["EV_1"], "iso3_list": [("MLI",)], "year": [year], "month": [month]})
+
+
+def _deployments():
+    return pd.DataFrame({"actor": ["US"], "operation": ["op"], "iso3": ["SOM"], "end_year": [2021],
+                         "end_month": [1], "exit_type": ["withdrawal"]})
+
+
+def month_panel(seed=0, effect=0.0, seasonal=0.0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    factor = np.cumsum(rng.normal(0, 0.05, 120))
+    for k, c in enumerate(DONORS + ["MLI"]):
+        load = rng.uniform(0.5, 1.5)
+        level = rng.uniform(2, 5)
+        prof = seasonal * rng.normal(0, 1, 12)
+        for i in range(120):
+            y, m = 2016 + i // 12, i % 12 + 1
+            v = level + load * factor[i] + prof[m - 1] + rng.normal(0, 0.1)
+            if c == "MLI" and (y, m) > (2022, 8):
+                v += effect
+            rows.append({"iso3": c, "year": y, "month": m, "acled_pv_events": float(np.expm1(v)),
+                         "acled_month_complete": not (y == 2025 and m == 12)})
+    return pd.DataFrame(rows)
+
+
+def test_parse_is_strict():
+    s = parse(dict(BASE), source="f.toml", where="model 1")
+    assert s.frequency == "month" and s.seasonality == "month_of_year" and s.pre_periods == 60
+    for bad, field in [({"pre_periods": True}, "pre_periods"), ({"pre_periods": 60.0}, "pre_periods"),
+                       ({"treated": "MLI"}, "treated"), ({"colour": 1}, "colour"), ({"role": "x"}, "role"),
+                       ({"frequency": "year", "seasonality": "month_of_year"}, "seasonality"),
+                       ({"estimators": ["sc", "lasso"]}, "estimators"), ({"placebo_in_time": 58}, "placebo_in_time"),
+                       ({"exclude_donors": ["MLI"]}, "exclude_donors")]:
+        with pytest.raises(SpecificationError, match=rf"f\.toml: \[model 1\] {field}:"):
+            parse({**BASE, **bad}, source="f.toml", where="model 1")
+    with pytest.raises(SpecificationError, match="label: is required"):
+        parse({k: v for k, v in BASE.items() if k != "label"}, source="f.toml", where="model 1")
+
+
+def test_window_donor_pool_and_effect_recovery():
+    spec = parse({**BASE, "pre_periods": 48, "post_periods": 24}, source="f", where="m")
+    panel = month_panel(effect=0.5)
+    setup = build_setup(spec, panel, _events(), _deployments())
+    assert setup.T0 == 48 and setup.Y.shape == (12 + 1, 72)
+    assert setup.periods[48] == 12 * 2022 + 8  # September 2022 (0-based month index 8)
+    assert dict(setup.dropped) == {"NER": "G5 Sahel state", "SOM": "US exit (op, 2021)"}
+    res = run(spec, panel, events=_events(), deployments=_deployments())
+    sd = res.fit("synthdid")
+    assert abs(sd.estimate - 0.5) < 0.15 and sd.p_rmspe == pytest.approx(1 / 13)
+    assert res.first_post == "2022-09" and res.periods[-1] == "2024-08"
+    # no effect -> estimate near zero and an unremarkable rank
+    sd0 = run(spec, month_panel(effect=0.0), events=_events(), deployments=_deployments()).fit("synthdid")
+    assert abs(sd0.estimate) < 0.15
+
+
+def test_post_window_cut_at_last_complete_month_and_neighbours():
+    spec = parse({**BASE, "pre_periods": 36, "post_periods": 60, "donor_pool": "no_exits_no_neighbours"},
+                 source="f", where="m")
+    res = run(spec, month_panel(), events=_events(2024, 6), deployments=_deployments())
+    assert res.periods[-1] == "2025-11"  # December 2025 is incomplete
+    assert ("SEN", "land neighbour of a treated state") in res.dropped and "SEN" not in res.donors
+
+
+def test_month_of_year_adjustment_removes_a_fixed_seasonal_profile():
+    spec = parse({**BASE, "pre_periods": 48}, source="f", where="m")
+    plain = build_setup(spec, month_panel(seed=3, seasonal=0.0), _events(), _deployments())
+    seas = build_setup(spec, month_panel(seed=3, seasonal=0.4), _events(), _deployments())
+    # same draws except the profile (drawn after level and load), so compare estimates loosely and
+    # check that every unit's pre-period calendar-month means are equal after adjustment
+    cal = np.array([t % 12 for t in seas.periods[:48]])
+    means = np.array([[seas.Y[i, :48][cal == m].mean() for m in range(12)] for i in range(seas.Y.shape[0])])
+    np.testing.assert_allclose(means - means.mean(axis=1, keepdims=True), 0, atol=1e-12)
+    assert plain.Y.shape == seas.Y.shape
+
+
+def test_result_round_trip_and_tidy():
+    spec = parse({**BASE, "pre_periods": 36, "estimators": ["synthdid", "did"], "placebo_in_time": 6},
+                 source="f", where="m")
+    res = run(spec, month_panel(effect=0.3), events=_events(), deployments=_deployments())
+    back = SyntheticControlResult.from_dict(json.loads(json.dumps(res.to_dict())))
+    assert back == res and back.to_json() == res.to_json()
+    t = res.tidy()
+    assert list(t["method"]) == ["synthdid", "did"]
+    assert {"term", "estimate", "std_error", "p_value", "ci_low", "ci_high", "method"} <= set(t.columns)
+    assert math.isnan(t.loc[0, "cum_24"]) is False and not math.isnan(t.loc[0, "placebo_in_time"])
+    # the SDID fit is the plain synthdid_estimate on the setup's matrix
+    setup = build_setup(spec, month_panel(effect=0.3), _events(), _deployments())
+    assert res.fit("synthdid").estimate == synthdid_estimate(setup.Y, setup.N0, setup.T0).estimate
+
+
+def test_errors_name_the_model():
+    spec = parse({**BASE, "event": "NOPE"}, source="f", where="m")
+    with pytest.raises(SpecificationError, match="model 'm1': event 'NOPE'"):
+        run(spec, month_panel(), events=_events(), deployments=_deployments())
+    gap = month_panel()
+    gap = gap[~((gap.iso3 == "MLI") & (gap.year == 2020) & (gap.month == 3))]
+    with pytest.raises(SchemaError, match="treated state MLI lacks complete data"):
+        run(parse(dict(BASE), source="f", where="m"), gap, events=_events(), deployments=_deployments())
+
+
+def test_real_panel_two_models_deterministic():
+    path = PROCESSED_DIR / "panel_country_month.csv"
+    if not path.is_file():
+        pytest.skip("processed country-month panel not built")
+    month = pd.read_csv(path)
+    spec = parse({**BASE, "event": "FRA_MLI_EXIT", "estimators": ["synthdid", "sc"]}, source="f", where="m")
+    a, b = run(spec, month), run(spec, month)
+    assert a.to_json() == b.to_json()
+    J = len(a.donors)
+    for f in a.fits:  # rank p-values live on the grid k / (J + 1)
+        assert abs(f.p_rmspe * (J + 1) - round(f.p_rmspe * (J + 1))) < 1e-9
+    assert not {"MLI", "BFA", "NER", "TCD", "MRT"} & set(a.donors)
