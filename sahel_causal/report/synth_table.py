@@ -78,6 +78,8 @@ def table6(results: Sequence[SyntheticControlResult], title: str, notes: Sequenc
                 e, p = _cell(r, est)
                 row[name] = e
                 row[f"p {name}"] = p
+                if est == "sc":
+                    row["p conf. SC"] = _f(r.fit("sc").p_conformal) if e else ""
             row["SE SDID"] = _f(sd.se_placebo) if sd else ""
             row["RMSPE pre"] = _f(sd.rmspe_pre) if sd else ""
             row["Cum. 6/12/24"] = "/".join(_f(c, 1) for c in sd.cumulative) if sd and r.frequency == "month" else ""

@@ -295,3 +295,33 @@ def test_weights_identical_bytes_across_runs_and_thread_settings():
         r = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, check=True)
         outs.append(r.stdout.strip())
     assert outs[0] == outs[1] and len(outs[0]) == 64
+
+
+# ------------------------------------------------------------------ conformal inference
+def test_conformal_exact_on_tiny_example():
+    from sahel_causal.synth.conformal import conformal_test
+
+    Y = np.array([[1.0, 2.0, 3.0, 4.0, 5.0],
+                  [3.0, 2.0, 5.0, 4.0, 3.0],
+                  [2.0, 2.0, 4.0, 9.0, 9.0]])  # treated last, post = last 2 periods
+    res = conformal_test(Y, 2, 3, "did")
+    gap = Y[2] - Y[:2].mean(axis=0)  # (0, 0, 0, 5, 5)
+    u = gap - gap.mean()  # (-2, -2, -2, 3, 3)
+    np.testing.assert_allclose(res.residuals, u)
+    stats = [np.abs(np.roll(u, -j)[3:]).sum() / np.sqrt(2) for j in range(5)]
+    np.testing.assert_allclose(res.permuted, stats)
+    # shifts 0..4 give post pairs (3,3), (3,-2), (-2,-2), (-2,-2), (-2,3): sums 6,5,4,4,5 -> only j=0 >= 6
+    assert res.statistic == pytest.approx(6 / np.sqrt(2)) and res.p_value == pytest.approx(1 / 5)
+
+
+def test_conformal_detects_effect_and_not_noise():
+    from sahel_causal.synth.conformal import conformal_test
+
+    Y, n0, t0 = simulated_panel(21, n0=15, t0=40, t1=10, tau=0.0)
+    assert conformal_test(Y, n0, t0, "sc").p_value > 0.1
+    Y2 = Y.copy()
+    Y2[-1, t0:] += 4.0
+    r = conformal_test(Y2, n0, t0, "sc")
+    assert r.p_value == pytest.approx(1 / Y.shape[1])
+    with pytest.raises(SpecificationError):
+        conformal_test(Y, n0 - 1, t0, "sc")
