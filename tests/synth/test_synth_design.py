@@ -72,7 +72,9 @@ def test_result_round_trip_and_tidy():
                  source="f", where="m")
     res = run(spec, month_panel(effect=0.3), events=_events(), deployments=_deployments())
     back = SyntheticControlResult.from_dict(json.loads(json.dumps(res.to_dict())))
-    assert back == res and back.to_json() == res.to_json()
+    assert back.to_json() == res.to_json()  # NaN-aware (non-finite floats serialised as strings)
+    assert back.fit("did").omega == res.fit("did").omega and back.fit("synthdid").estimate == res.fit("synthdid").estimate
+    assert math.isnan(back.fit("synthdid").p_conformal) and 0 < back.fit("did").p_conformal <= 1
     t = res.tidy()
     assert list(t["method"]) == ["synthdid", "did"]
     assert {"term", "estimate", "std_error", "p_value", "ci_low", "ci_high", "method"} <= set(t.columns)
