@@ -45,6 +45,7 @@ import pandas as pd
 from sahel_causal.data import timelines
 from sahel_causal.errors import SchemaError, SpecificationError
 from sahel_causal.specs.designs.synthetic_control import SyntheticControlSpec
+from sahel_causal.synth.augmented import ascm_estimate
 from sahel_causal.synth.conformal import conformal_test
 from sahel_causal.synth.estimators import ESTIMATORS, trajectories
 from sahel_causal.synth.placebo import placebo_in_space, placebo_in_time
@@ -94,6 +95,8 @@ class EstimatorFit:
     placebo_gaps: tuple[tuple[float, ...], ...]
     placebo_ratios: tuple[float, ...]
     p_conformal: float = math.nan
+    ascm: float = math.nan
+    ascm_lambda: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ class SyntheticControlResult:
                          "rmspe_post": f.rmspe_post, "n_donors": len(self.donors), "n_pre": self.T0,
                          "n_post": len(self.periods) - self.T0,
                          **{f"cum_{h}": c for h, c in zip(CUMULATIVE_HORIZONS, f.cumulative)},
-                         "placebo_in_time": f.placebo_in_time, "p_value_conformal": f.p_conformal})
+                         "placebo_in_time": f.placebo_in_time, "p_value_conformal": f.p_conformal,
+                         "ascm": f.ascm, "ascm_lambda": f.ascm_lambda})
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -351,6 +355,7 @@ def _fit_one(setup: Setup, estimator: str, spec: SyntheticControlSpec) -> Estima
            if spec.placebo_in_time > 0 else math.nan)
     tr, sy = trajectories(est)
     p_conf = conformal_test(Y, N0, T0, estimator).p_value if estimator in ("sc", "did") else math.nan  # type: ignore[arg-type]
+    aug = ascm_estimate(Y, N0, T0) if estimator == "sc" and spec.augmented else None
     return EstimatorFit(
         estimator=estimator, estimate=est.estimate, se_placebo=se, p_rmspe=pis.p_value, p_abs=pis.p_value_estimate,
         rmspe_pre=float(pis.rmspe_pre[0]), rmspe_post=float(pis.rmspe_post[0]), cumulative=cum,
@@ -358,7 +363,8 @@ def _fit_one(setup: Setup, estimator: str, spec: SyntheticControlSpec) -> Estima
         lambda_=tuple(float(x) for x in est.lambda_), treated_path=tuple(float(x) for x in tr),
         synthetic_path=tuple(float(x) for x in sy),
         placebo_gaps=tuple(tuple(float(x) for x in g) for g in pis.gaps[1:]),
-        placebo_ratios=tuple(float(x) for x in pis.ratios), p_conformal=float(p_conf))
+        placebo_ratios=tuple(float(x) for x in pis.ratios), p_conformal=float(p_conf),
+        ascm=aug.estimate if aug else math.nan, ascm_lambda=aug.lambda_ridge if aug else math.nan)
 
 
 def run(spec: SyntheticControlSpec, panel: pd.DataFrame, *, events: pd.DataFrame | None = None,

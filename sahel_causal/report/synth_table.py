@@ -80,6 +80,7 @@ def table6(results: Sequence[SyntheticControlResult], title: str, notes: Sequenc
                 row[f"p {name}"] = p
                 if est == "sc":
                     row["p conf. SC"] = _f(r.fit("sc").p_conformal) if e else ""
+                    row["ASCM"] = _f(r.fit("sc").ascm) if e else ""
             row["SE SDID"] = _f(sd.se_placebo) if sd else ""
             row["RMSPE pre"] = _f(sd.rmspe_pre) if sd else ""
             row["Cum. 6/12/24"] = "/".join(_f(c, 1) for c in sd.cumulative) if sd and r.frequency == "month" else ""

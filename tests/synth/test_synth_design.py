@@ -24,7 +24,8 @@ def test_parse_is_strict():
                        ({"treated": "MLI"}, "treated"), ({"colour": 1}, "colour"), ({"role": "x"}, "role"),
                        ({"frequency": "year", "seasonality": "month_of_year"}, "seasonality"),
                        ({"estimators": ["sc", "lasso"]}, "estimators"), ({"placebo_in_time": 58}, "placebo_in_time"),
-                       ({"exclude_donors": ["MLI"]}, "exclude_donors")]:
+                       ({"exclude_donors": ["MLI"]}, "exclude_donors"), ({"augmented": 1}, "augmented"),
+                       ({"augmented": True, "estimators": ["did"]}, "augmented")]:
         with pytest.raises(SpecificationError, match=rf"f\.toml: \[model 1\] {field}:"):
             parse({**BASE, **bad}, source="f.toml", where="model 1")
     with pytest.raises(SpecificationError, match="label: is required"):

@@ -26,6 +26,7 @@ Fields (types checked strictly; unknown keys are errors):
 ``exclude_donors``     list of ISO3 codes removed from the pool in addition to the rules
 ``estimators``         list drawn from "synthdid", "sc", "did" (default all three)
 ``placebo_in_time``    int >= 0: shift (periods) of the in-time placebo; 0 = none
+``augmented``          bool: also report the ridge-augmented SC estimate (default false)
 =====================  ======================================================================
 """
 from __future__ import annotations
@@ -66,12 +67,13 @@ class SyntheticControlSpec:
     exclude_donors: tuple[str, ...] = ()
     estimators: tuple[str, ...] = _ESTIMATORS
     placebo_in_time: int = 12
+    augmented: bool = False
     design: str = DESIGN
 
 
 _FIELDS = {"design", "id", "label", "role", "treated", "event", "lag", "outcome", "frequency", "transform",
            "seasonality", "pre_periods", "post_periods", "donor_pool", "exclude_donors", "estimators",
-           "placebo_in_time"}
+           "placebo_in_time", "augmented"}
 _REQUIRED = ("id", "label", "role", "treated", "event", "outcome")
 
 
@@ -136,6 +138,11 @@ def parse(model: dict[str, Any], *, source: str, where: str) -> SyntheticControl
     if frequency == "year" and seasonality != "none":
         raise fail("seasonality", "must be 'none' for yearly data")
     exclude = codes("exclude_donors", (), allow_empty=True)
+    augmented = model.get("augmented", False)
+    if not isinstance(augmented, bool):
+        raise fail("augmented", f"must be true or false, got {augmented!r}")
+    if augmented and "sc" not in estimators:
+        raise fail("augmented", "needs 'sc' among the estimators (the augmentation corrects the SC weights)")
     if set(exclude) & set(treated):
         raise fail("exclude_donors", "lists a treated state")
     spec = SyntheticControlSpec(
@@ -149,7 +156,7 @@ def parse(model: dict[str, Any], *, source: str, where: str) -> SyntheticControl
         lag=integer("lag", 1, 0),
         donor_pool=string("donor_pool", choices=_POOLS) if "donor_pool" in model else "no_exits",  # type: ignore[arg-type]
         exclude_donors=exclude, estimators=estimators,
-        placebo_in_time=integer("placebo_in_time", 12 if frequency == "month" else 0, 0))
+        placebo_in_time=integer("placebo_in_time", 12 if frequency == "month" else 0, 0), augmented=augmented)
     if spec.placebo_in_time > spec.pre_periods - 3:
         raise fail("placebo_in_time", f"must leave at least 3 pre-periods (pre_periods = {spec.pre_periods})")
     return spec
