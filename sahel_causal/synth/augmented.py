@@ -43,28 +43,42 @@ class AugmentedEstimate:
     effect_curve: np.ndarray
 
 
-def augmented_weights(X0: np.ndarray, x1: np.ndarray, omega: np.ndarray, lam: float) -> np.ndarray:
-    """:math:`\\omega + \\tilde X_0(\\tilde X_0'\\tilde X_0 + \\lambda I)^{-1}(x_1 - X_0'\\omega)` (X0: units x periods)."""
+def _svd(X0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Xc = X0 - np.add.reduce(X0, axis=0) / X0.shape[0]
+    return np.linalg.svd(Xc, full_matrices=False)
+
+
+def _augment(svd: tuple[np.ndarray, np.ndarray, np.ndarray], X0: np.ndarray, x1: np.ndarray, omega: np.ndarray,
+             lam: float) -> np.ndarray:
+    u, s, vt = svd
     imbalance = x1 - np.add.reduce(X0 * omega[:, np.newaxis], axis=0)
-    # ridge through the SVD of Xc; products as explicit reductions, LAPACK on one BLAS thread
-    with threadpool_limits(limits=1, user_api="blas"):
-        u, s, vt = np.linalg.svd(Xc, full_matrices=False)
     coef = np.add.reduce(vt * imbalance[np.newaxis, :], axis=1)
     return omega + np.add.reduce(u * (s / (s * s + lam) * coef)[np.newaxis, :], axis=1)
 
 
-def _grid(X0: np.ndarray, n: int = 20) -> np.ndarray:
-    Xc = X0 - np.add.reduce(X0, axis=0) / X0.shape[0]
+def augmented_weights(X0: np.ndarray, x1: np.ndarray, omega: np.ndarray, lam: float) -> np.ndarray:
+    """:math:`\\omega + \\tilde X_0(\\tilde X_0'\\tilde X_0 + \\lambda I)^{-1}(x_1 - X_0'\\omega)` (X0: units x periods).
+
+    Ridge through the SVD of the centred X0 (LAPACK on one BLAS thread); products as explicit reductions.
+    """
     with threadpool_limits(limits=1, user_api="blas"):
-        smax = float(np.linalg.svd(Xc, compute_uv=False)[0]) ** 2
+        svd = _svd(X0)
+    return _augment(svd, X0, x1, omega, lam)
+
+
+def _grid(X0: np.ndarray, n: int = 20) -> np.ndarray:
+    smax = float(_svd(X0)[1][0]) ** 2
     return smax * np.logspace(0, -8, n)
 
 
 def ascm_estimate(Y: np.ndarray, N0: int, T0: int, lambdas: np.ndarray | None = None,
                   cv_start: int | None = None) -> AugmentedEstimate:
     """Ridge ASCM with SC weights from synthdid's ``sc_estimate`` and λ by forward-chaining CV."""
-    Y = np.asarray(Y, dtype=float)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _ascm(np.asarray(Y, dtype=float), N0, T0, lambdas, cv_start)
+
+
+def _ascm(Y: np.ndarray, N0: int, T0: int, lambdas: np.ndarray | None, cv_start: int | None) -> AugmentedEstimate:
     N, T = Y.shape
     if N - N0 != 1:
         raise SpecificationError("ascm_estimate: needs exactly one treated unit (the last row).")
@@ -76,8 +90,9 @@ def ascm_estimate(Y: np.ndarray, N0: int, T0: int, lambdas: np.ndarray | None = 
     for row, k in enumerate(range(k0, T0)):
         sub = Y[:, :k + 1]
         om = sc_estimate(sub, N0, k).omega
+        svd = _svd(sub[:N0, :k])
         for j, lam in enumerate(grid):
-            w = augmented_weights(sub[:N0, :k], sub[N0, :k], om, lam)
+            w = _augment(svd, sub[:N0, :k], sub[N0, :k], om, lam)
             errs[row, j] = (sub[N0, k] - float(np.add.reduce(w * sub[:N0, k]))) ** 2
     mse = errs.mean(axis=0)
     se = errs.std(axis=0, ddof=1) / math.sqrt(errs.shape[0]) if errs.shape[0] > 1 else np.zeros(grid.size)
@@ -85,7 +100,7 @@ def ascm_estimate(Y: np.ndarray, N0: int, T0: int, lambdas: np.ndarray | None = 
     ok = np.flatnonzero(mse <= mse[best] + se[best])
     lam = float(grid[ok].max())
     sc = sc_estimate(Y, N0, T0)
-    w = augmented_weights(Y[:N0, :T0], Y[N0, :T0], sc.omega, lam)
+    w = _augment(_svd(Y[:N0, :T0]), Y[:N0, :T0], Y[N0, :T0], sc.omega, lam)
     curve = Y[N0, T0:] - np.add.reduce(Y[:N0, T0:] * w[:, np.newaxis], axis=0)
     return AugmentedEstimate(estimate=float(np.add.reduce(curve)) / curve.size, lambda_ridge=lam, omega_sc=sc.omega,
                              omega_aug=w, lambdas=grid, cv_mse=mse, effect_curve=curve)
