@@ -100,7 +100,15 @@ def sc_weight_fw_reference(y: np.ndarray, zeta: float, intercept: bool = True, i
     return FWResult(weights=x, vals=np.asarray(vals, dtype=float))
 
 
-@numba.njit(cache=True, fastmath=False)
+def _jit(fn):  # type: ignore[no-untyped-def]
+    """Compile with numba's on-disk cache where a cache directory is writable, without it otherwise."""
+    try:
+        return numba.njit(cache=True, fastmath=False)(fn)
+    except RuntimeError:  # pragma: no cover - read-only install without a user cache directory
+        return numba.njit(cache=False, fastmath=False)(fn)
+
+
+@_jit
 def _fw_kernel(a: np.ndarray, b: np.ndarray, x: np.ndarray, eta: float, zeta2: float, threshold: float,
                max_iter: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     rows, c = a.shape

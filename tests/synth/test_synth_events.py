@@ -57,3 +57,26 @@ def test_duplicate_event_id(tmp_path):
     row = "X_1,exit_completed,France,MLI,2022,8,15,Op,d,Some source 2022 communique,,yes"
     with pytest.raises(ReferenceDataError, match="repeats line 3"):
         timelines.load_events(_write(tmp_path, row + "\n" + row))
+
+
+def test_table6_spec_parses_and_every_event_exists():
+    from sahel_causal.tasks.table6 import load_spec
+
+    meta, specs = load_spec()
+    ev = set(timelines.load_events()["event_id"])
+    assert meta["id"] == "table6_withdrawals" and len(specs) >= 20
+    assert {s.event for s in specs} <= ev
+    assert {s.role for s in specs} == {"main", "robustness", "competing"}
+    assert any(s.frequency == "year" for s in specs) and any(s.augmented for s in specs)
+
+
+def test_table6_spec_errors_name_the_file(tmp_path):
+    from sahel_causal.errors import SpecificationError
+    from sahel_causal.tasks.table6 import load_spec
+
+    p = tmp_path / "t6.toml"
+    p.write_text('[table]\nid = "x"\ntitle = "t"\n[[model]]\ndesign = "synthetic_control"\nid = "a"\nlabel = "l"\n'
+                 'role = "main"\ntreated = ["MLI"]\nevent = "FRA_MLI_EXIT"\noutcome = "acled_pv_events"\n'
+                 'pre_periods = "60"\n', encoding="utf-8")
+    with pytest.raises(SpecificationError, match=r"t6\.toml: \[model 1\] pre_periods: must be an integer"):
+        load_spec(p)
