@@ -139,12 +139,14 @@ class SyntheticControlResult:
                          "ascm": f.ascm, "ascm_lambda": f.ascm_lambda})
         return pd.DataFrame(rows)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, placebo_paths: bool = True) -> dict[str, Any]:
+        """Plain JSON types; exact round trip with :meth:`from_dict`. ``placebo_paths=False`` leaves out
+        the placebo gap paths (the bulk of the data; ``from_dict`` then restores them as empty)."""
         out: dict[str, Any] = {"schema": SCHEMA}
         for fl in fields(self):
             v = getattr(self, fl.name)
             if fl.name == "fits":
-                out["fits"] = [_fit_to_dict(f) for f in v]
+                out["fits"] = [_fit_to_dict(f, placebo_paths) for f in v]
             elif fl.name == "dropped":
                 out["dropped"] = [list(x) for x in v]
             elif isinstance(v, tuple):
@@ -168,14 +170,15 @@ class SyntheticControlResult:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
 
-def _fit_to_dict(f: EstimatorFit) -> dict[str, Any]:
+def _fit_to_dict(f: EstimatorFit, placebo_paths: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for fl in fields(f):
         v = getattr(f, fl.name)
         if isinstance(v, str):
             out[fl.name] = v
         elif fl.name == "placebo_gaps":
-            out[fl.name] = [[_num(x) for x in g] for g in v]
+            if placebo_paths:
+                out[fl.name] = [[_num(x) for x in g] for g in v]
         elif isinstance(v, tuple):
             out[fl.name] = [_num(x) for x in v]
         else:
@@ -186,6 +189,9 @@ def _fit_to_dict(f: EstimatorFit) -> dict[str, Any]:
 def _fit_from_dict(d: dict[str, Any]) -> EstimatorFit:
     kw: dict[str, Any] = {}
     for fl in fields(EstimatorFit):
+        if fl.name not in d and fl.name == "placebo_gaps":
+            kw[fl.name] = ()
+            continue
         v = d[fl.name]
         if fl.name == "estimator":
             kw[fl.name] = v

@@ -3,7 +3,7 @@
 Reads ``analysis/specs/table6_withdrawals.toml``, the country-month panel
 (``sahel_causal.pipeline.MONTH_CSV``) and the reference tables; fits every model with
 :func:`sahel_causal.designs.synthetic_control.run`; writes ``results/tables/table6_withdrawals.{csv,md,tex}``,
-the exact results as JSON (``results/estimates/table6_withdrawals.json``) and three figures (event-time gaps with placebos, paths, donor weights).
+the exact results as JSON without the placebo gap paths (``results/estimates/table6_withdrawals.json``, one model per line) and three figures (event-time gaps with placebos, paths, donor weights).
 Deterministic: no random draws, fixed formatting, figures without timestamps.
 """
 from __future__ import annotations
@@ -81,7 +81,8 @@ def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None]
                _write_text(tables / f"{NAME}.md", synth_table.table6_markdown(tab)),
                _write_text(tables / f"{NAME}.tex", synth_table.table6_latex(tab)),
                _write_text(Path(results_dir) / "estimates" / f"{NAME}.json",
-                           json.dumps([r.to_dict() for r in results], sort_keys=True, indent=1) + "\n")]
+                           "[\n" + ",\n".join(json.dumps(r.to_dict(placebo_paths=False), sort_keys=True,
+                                                          separators=(",", ":")) for r in results) + "\n]\n")]
     main_month = [r for r in results if r.role == "main" and r.frequency == "month"]
     written += save_figure(synth_figures.event_time_figure(main_month), figures, f"{NAME}_event_time")
     written += save_figure(synth_figures.paths_figure(main_month), figures, f"{NAME}_paths")

@@ -76,6 +76,9 @@ def test_result_round_trip_and_tidy():
     assert back.to_json() == res.to_json()  # NaN-aware (non-finite floats serialised as strings)
     assert back.fit("did").omega == res.fit("did").omega and back.fit("synthdid").estimate == res.fit("synthdid").estimate
     assert math.isnan(back.fit("synthdid").p_conformal) and 0 < back.fit("did").p_conformal <= 1
+    slim = SyntheticControlResult.from_dict(json.loads(json.dumps(res.to_dict(placebo_paths=False))))
+    assert slim.fit("synthdid").placebo_gaps == () and slim.fit("synthdid").estimate == res.fit("synthdid").estimate
+    assert slim.to_dict(placebo_paths=False) == res.to_dict(placebo_paths=False)
     t = res.tidy()
     assert list(t["method"]) == ["synthdid", "did"]
     assert {"term", "estimate", "std_error", "p_value", "ci_low", "ci_high", "method"} <= set(t.columns)
