@@ -21,7 +21,7 @@ partial: ``acled_month_complete``; ``acled_partial_year`` for years). The pre wi
 Outcome. ``log1p``: :math:`\\log(1 + y)` (so effects are approximately proportional changes for large
 counts); ``level``: raw counts. ``month_of_year`` seasonality: each state's pre-period calendar-month
 means minus its pre-period mean are subtracted from all its months (removes a fixed seasonal profile,
-keeps level and trend).
+keeps level and trend). ``per_100k``: the yearly outcome per 100,000 inhabitants (``population``).
 
 Donor pool (``no_exits``): African states in the panel observed (complete) in every period of the
 window, excluding the five G5 Sahel states (all touched by Barkhane and the exits) and every state where
@@ -225,7 +225,8 @@ def _label(t: int, frequency: str) -> str:
 
 def _long(spec: SyntheticControlSpec, panel: pd.DataFrame) -> pd.DataFrame:
     """iso3, t, value, complete from the month or year panel."""
-    need = ["iso3", "year", spec.outcome] + (["month"] if spec.frequency == "month" else [])
+    need = (["iso3", "year", spec.outcome] + (["month"] if spec.frequency == "month" else [])
+            + (["population"] if spec.transform == "per_100k" else []))
     miss = [c for c in need if c not in panel.columns]
     if miss:
         kind = "country-month" if spec.frequency == "month" else "country-year"
@@ -236,8 +237,11 @@ def _long(spec: SyntheticControlSpec, panel: pd.DataFrame) -> pd.DataFrame:
     else:
         t = panel["year"].astype(int)
         complete = (panel["acled_partial_year"].fillna(0) == 0) if "acled_partial_year" in panel else True
-    out = pd.DataFrame({"iso3": panel["iso3"].astype(str).to_numpy(), "t": t.to_numpy(),
-                        "value": pd.to_numeric(panel[spec.outcome], errors="coerce").to_numpy(dtype=float)})
+    value = pd.to_numeric(panel[spec.outcome], errors="coerce").to_numpy(dtype=float)
+    if spec.transform == "per_100k":
+        pop = pd.to_numeric(panel["population"], errors="coerce").to_numpy(dtype=float)
+        value = np.where(pop > 0, value / pop * 1e5, np.nan)
+    out = pd.DataFrame({"iso3": panel["iso3"].astype(str).to_numpy(), "t": t.to_numpy(), "value": value})
     out["complete"] = np.asarray(complete, dtype=bool) if not isinstance(complete, bool) else True
     if out.duplicated(["iso3", "t"]).any():
         raise SchemaError(f"model '{spec.id}': the panel has duplicate iso3-period rows.")

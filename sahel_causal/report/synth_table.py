@@ -19,7 +19,7 @@ from sahel_causal.report.tables import Table
 SECTIONS = (
     ("main", "month", "A. Exits: ACLED political-violence events, country-month"),
     ("main", "year", "B. Exits: ACLED fatalities, country-year"),
-    ("robustness", None, "C. Robustness (monthly events)"),
+    ("robustness", None, "C. Robustness (monthly events unless stated)"),
     ("competing", None, "D. Competing events: measured from the coup or the Russian arrival (monthly events)"),
 )
 OUTCOME_LABELS = {"acled_pv_events": "events", "acled_fatalities": "fatalities",
@@ -32,7 +32,8 @@ def _f(x: float, digits: int = 2) -> str:
 
 def outcome_label(r: SyntheticControlResult) -> str:
     name = OUTCOME_LABELS.get(r.outcome, r.outcome)
-    return f"{name} ({'log' if r.transform == 'log1p' else 'count'}, {'month' if r.frequency == 'month' else 'year'})"
+    scale = {"log1p": "log", "level": "count", "per_100k": "per 100k"}.get(r.transform, r.transform)
+    return f"{name} ({scale}, {'month' if r.frequency == 'month' else 'year'})"
 
 
 def table6_raw(results: Sequence[SyntheticControlResult]) -> pd.DataFrame:

@@ -24,7 +24,7 @@ def test_parse_is_strict():
                        ({"treated": "MLI"}, "treated"), ({"colour": 1}, "colour"), ({"role": "x"}, "role"),
                        ({"frequency": "year", "seasonality": "month_of_year"}, "seasonality"),
                        ({"estimators": ["sc", "lasso"]}, "estimators"), ({"placebo_in_time": 58}, "placebo_in_time"),
-                       ({"exclude_donors": ["MLI"]}, "exclude_donors"), ({"augmented": 1}, "augmented"),
+                       ({"exclude_donors": ["MLI"]}, "exclude_donors"), ({"augmented": 1}, "augmented"), ({"transform": "per_100k"}, "transform"),
                        ({"augmented": True, "estimators": ["did"]}, "augmented")]:
         with pytest.raises(SpecificationError, match=rf"f\.toml: \[model 1\] {field}:"):
             parse({**BASE, **bad}, source="f.toml", where="model 1")
@@ -110,3 +110,23 @@ def test_real_panel_two_models_deterministic():
     for f in a.fits:  # rank p-values live on the grid k / (J + 1)
         assert abs(f.p_rmspe * (J + 1) - round(f.p_rmspe * (J + 1))) < 1e-9
     assert not {"MLI", "BFA", "NER", "TCD", "MRT"} & set(a.donors)
+
+
+def test_yearly_per_100k_uses_population():
+    rng = np.random.default_rng(5)
+    rows = []
+    for c in DONORS_Y + ["MLI"]:
+        pop = rng.uniform(1e6, 5e7)
+        for y in range(2008, 2025):
+            rows.append({"iso3": c, "year": y, "acled_fatalities": float(rng.poisson(50)), "population": pop,
+                         "acled_partial_year": 0})
+    panel = pd.DataFrame(rows)
+    spec = parse({**BASE, "outcome": "acled_fatalities", "frequency": "year", "transform": "per_100k",
+                  "estimators": ["did"]}, source="f", where="m")
+    setup = build_setup(spec, panel, _events(), _deployments())
+    mli = panel[(panel.iso3 == "MLI") & (panel.year.between(2013, 2024))]
+    np.testing.assert_allclose(setup.Y[-1], mli.acled_fatalities / mli.population * 1e5)
+    assert setup.T0 == 10 and len(setup.periods) == 12
+
+
+DONORS_Y = ["AGO", "BEN", "BWA", "CMR", "GHA", "KEN"]

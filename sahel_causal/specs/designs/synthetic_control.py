@@ -17,7 +17,8 @@ Fields (types checked strictly; unknown keys are errors):
                        month (year); default 1 (the first full month after the event)
 ``outcome``            column of the month panel (frequency "month") or country-year panel ("year")
 ``frequency``          "month" | "year"
-``transform``          "log1p" (log(1 + y)) | "level"
+``transform``          "log1p" (log(1 + y)) | "level" | "per_100k" (y per 100,000 inhabitants, yearly data
+                       with a ``population`` column only)
 ``seasonality``        "none" | "month_of_year" (subtract each state's pre-period calendar-month
                        means minus its pre-period mean; monthly only)
 ``pre_periods``        int >= 4: pre-period length (months or years)
@@ -41,7 +42,7 @@ DESIGN = "synthetic_control"
 Role = Literal["main", "robustness", "competing"]
 _ROLES = ("main", "robustness", "competing")
 _FREQ = ("month", "year")
-_TRANSFORMS = ("log1p", "level")
+_TRANSFORMS = ("log1p", "level", "per_100k")
 _SEASON = ("none", "month_of_year")
 _POOLS = ("no_exits", "no_exits_no_neighbours")
 _ESTIMATORS = ("synthdid", "sc", "did")
@@ -58,7 +59,7 @@ class SyntheticControlSpec:
     event: str
     outcome: str
     frequency: Literal["month", "year"] = "month"
-    transform: Literal["log1p", "level"] = "log1p"
+    transform: Literal["log1p", "level", "per_100k"] = "log1p"
     seasonality: Literal["none", "month_of_year"] = "month_of_year"
     pre_periods: int = 60
     post_periods: int = 24
@@ -138,6 +139,8 @@ def parse(model: dict[str, Any], *, source: str, where: str) -> SyntheticControl
     if frequency == "year" and seasonality != "none":
         raise fail("seasonality", "must be 'none' for yearly data")
     exclude = codes("exclude_donors", (), allow_empty=True)
+    if model.get("transform") == "per_100k" and frequency != "year":
+        raise fail("transform", "'per_100k' needs yearly data (population is a country-year column)")
     augmented = model.get("augmented", False)
     if not isinstance(augmented, bool):
         raise fail("augmented", f"must be true or false, got {augmented!r}")
