@@ -406,3 +406,76 @@ def add_timelines(panel: pd.DataFrame, programs: pd.DataFrame | None = None,
     for c in flags:
         out[c] = out[c].astype("Int8") if out[c].isna().any() else out[c].astype("int8")
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# dated withdrawal events and competing events (issue 11)
+# ----------------------------------------------------------------------------------------------
+EVENTS_CSV = REFERENCE_DIR / "withdrawal_events.csv"
+EVENT_COLUMNS = ["event_id", "kind", "actor", "iso3", "year", "month", "day", "deployment_operation",
+                 "description", "source", "note", "verified"]
+EVENT_KINDS = frozenset({"exit_announced", "drawdown_start", "exit_completed", "operation_end", "coup", "arrival"})
+EVENT_ACTORS = frozenset({*ACTORS, "military"})
+
+
+def load_events(path: Path | str = EVENTS_CSV) -> pd.DataFrame:
+    """The validated table of dated exits and competing events (``withdrawal_events.csv``).
+
+    One row per event; ``iso3`` may list several states separated by ';'. Returns the table with
+    ``year``, ``month`` and ``day`` as nullable integers and ``iso3_list`` as a tuple of codes.
+    Raises :class:`ReferenceDataError` naming the file, line and field of the first bad value.
+    """
+    path = Path(path)
+    df = _read_table(path, EVENT_COLUMNS)
+    states = set(countries.crosswalk()["iso3"])
+    seen: dict[str, int] = {}
+    years, months, days, lists = [], [], [], []
+    for _idx, row in df.iterrows():
+        line = row["line"]
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", row["event_id"]):
+            _fail(path, line, "event_id", f"'{row['event_id']}' is not an upper-case identifier",
+                  "Use letters, digits and '_' (e.g. FRA_MLI_EXIT).")
+        if row["event_id"] in seen:
+            _fail(path, line, "event_id", f"'{row['event_id']}' repeats line {seen[row['event_id']]}",
+                  "Give every event its own id.")
+        seen[row["event_id"]] = line
+        if row["kind"] not in EVENT_KINDS:
+            _fail(path, line, "kind", f"unknown value '{row['kind']}'", f"Use one of {sorted(EVENT_KINDS)}.")
+        if row["actor"] not in EVENT_ACTORS:
+            _fail(path, line, "actor", f"unknown value '{row['actor']}'", f"Use one of {sorted(EVENT_ACTORS)}.")
+        if (row["kind"] == "coup") != (row["actor"] == "military"):
+            _fail(path, line, "actor", "coups (and only coups) have actor 'military'", "Fix kind or actor.")
+        codes = tuple(row["iso3"].split(";"))
+        bad = [c for c in codes if c not in states]
+        if bad or not codes:
+            _fail(path, line, "iso3", f"codes {bad} are not in data/reference/countries.csv",
+                  "Use ISO3 codes separated by ';'.")
+        y = _int_field(path, row, "year", FIRST_YEAR, LAST_YEAR, True)
+        m = _int_field(path, row, "month", 1, 12, True)
+        d = _int_field(path, row, "day", 1, 31, False)
+        if d is not None:
+            try:
+                pd.Timestamp(year=y, month=m, day=d)
+            except ValueError:
+                _fail(path, line, "day", f"{y}-{m}-{d} is not a calendar date", "Check the day against the source.")
+        if row["kind"] in ("exit_completed", "operation_end", "arrival") and not row["deployment_operation"]:
+            _fail(path, line, "deployment_operation", f"is empty for a '{row['kind']}' event",
+                  "Name the operation's row in external_deployments.csv.")
+        if len(row["source"]) < 15 or not re.search(r"\d", row["source"]):
+            _fail(path, line, "source", "is empty or lacks an identifier/date",
+                  "Cite author/institution, title, date and a stable identifier.")
+        if not row["description"]:
+            _fail(path, line, "description", "is empty", "Say what happened.")
+        if row["verified"] not in VERIFIED:
+            _fail(path, line, "verified", f"'{row['verified']}' is not one of {sorted(VERIFIED)}",
+                  "Say whether the date was checked against the source.")
+        years.append(y)
+        months.append(m)
+        days.append(d)
+        lists.append(codes)
+    out = df.copy()
+    out["year"] = pd.array(years, dtype="Int64")
+    out["month"] = pd.array(months, dtype="Int64")
+    out["day"] = pd.array(days, dtype="Int64")
+    out["iso3_list"] = lists
+    return out
