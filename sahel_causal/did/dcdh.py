@@ -152,7 +152,7 @@ def did_multiplegt(
     base_sw = D[:, 0]
     return DidResult(
         estimator="dcdh_did_l", terms=tuple(terms), estimate=tuple(est),
-        std_error=tuple(map(float, np.sqrt(np.diag(V)))), vcov=tuple(tuple(map(float, r)) for r in V),
+        std_error=tuple(map(float, np.sqrt(np.clip(np.diag(V), 0, None)))), vcov=tuple(tuple(map(float, r)) for r in V),
         n_obs=len(P.y), n_units=N, n_treated_units=int(nsw.get("e=0", 0)), df=0, method="cluster_bootstrap",
         dropped=P.dropped, meta={"n_switchers": nsw, "bootstrap": bootstrap, "seed": seed},
     )

@@ -102,7 +102,7 @@ def imputation_did(
     n_units = int(unit.max()) + 1
     return DidResult(
         estimator="imputation", terms=tuple(terms), estimate=tuple(map(float, est)),
-        std_error=tuple(map(float, np.sqrt(np.diag(V)))), vcov=tuple(tuple(map(float, r)) for r in V),
+        std_error=tuple(map(float, np.sqrt(np.clip(np.diag(V), 0, None)))), vcov=tuple(tuple(map(float, r)) for r in V),
         n_obs=n, n_units=n_units, n_treated_units=int(np.unique(unit[D]).size), df=0, method="gmm_cluster",
         dropped=tuple(dropped), meta={"anticipation": anticipation, "n_treated_obs": int(D.sum())},
     )

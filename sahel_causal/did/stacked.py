@@ -161,7 +161,7 @@ def stacked_event_study(
     n_events = int(st.loc[st["treated"] == 1, ["sub", "unit"]].drop_duplicates().shape[0])
     return DidResult(
         estimator="stacked", terms=tuple([event_term(k) for k in ks] + ["ATT"]), estimate=tuple(map(float, est)),
-        std_error=tuple(map(float, np.sqrt(np.diag(Va)))), vcov=tuple(tuple(map(float, r)) for r in Va),
+        std_error=tuple(map(float, np.sqrt(np.clip(np.diag(Va), 0, None)))), vcov=tuple(tuple(map(float, r)) for r in Va),
         n_obs=int(n), n_units=int(G), n_treated_units=int(st.loc[st["treated"] == 1, "unit"].nunique()), df=int(G - 1),
         method="crv1", dropped=tuple(dropped),
         meta={"n_events": n_events, "pre": pre, "post": post, "ref": ref, "weighting": weighting,

@@ -9,7 +9,7 @@ same thing on a balanced panel and the natural sample analogue on an unbalanced 
 Estimation. One regression with unit and period fixed effects and a full set of cohort x
 relative-period dummies, omitting e = ``ref`` (-1) for every cohort; the control cohort is the
 never treated (``control="never"``) or, when there are none, the last-treated cohort, whose
-periods from its own entry on are dropped (``control="last"``). The IW aggregate weights the
+periods from its entry on are dropped for every unit (``control="last"``). The IW aggregate weights the
 CATT by cohort shares, with the shares held fixed in the variance (as R fixest's ``sunab`` and
 pyfixest's saturated event study do). ``ATT`` pools all e >= 0 cells by observation counts.
 
@@ -63,7 +63,7 @@ def sun_abraham(
     else:
         glast = g[g > 0].max()
         ctrl = (g == 0) | (g == glast)
-        keep &= ~((g == glast) & (P.time >= glast))
+        keep &= P.time < glast  # no control remains from the last cohort's entry on
         g = np.where(g == glast, 0, g)
     # always-treated units (treated from their first observed period) carry no pre-period: drop
     first_obs = pd.Series(P.time).groupby(P.unit).transform("min").to_numpy()
@@ -112,7 +112,7 @@ def sun_abraham(
         dropped.append(("always-treated units (no pre-period)", int(np.unique(P.unit[always]).size)))
     return DidResult(
         estimator="sun_abraham", terms=tuple(terms), estimate=tuple(map(float, est)),
-        std_error=tuple(map(float, np.sqrt(np.diag(Vagg)))), vcov=tuple(tuple(map(float, r)) for r in Vagg),
+        std_error=tuple(map(float, np.sqrt(np.clip(np.diag(Vagg), 0, None)))), vcov=tuple(tuple(map(float, r)) for r in Vagg),
         n_obs=len(y), n_units=n_units, n_treated_units=int(np.unique(unit[g > 0]).size), df=n_units - 1,
         method="crv1", dropped=tuple(dropped), meta={"ref": ref, "control": control, "catt": catt},
     )

@@ -99,7 +99,7 @@ def twfe_event_study(
     beta, V = ols_cluster(R[:, 0], R[:, 1:], P.unit, k_fe=X.shape[1] - n_units + 1)
     return DidResult(
         estimator="twfe_event_study", terms=tuple(event_term(e) for e in es), estimate=tuple(map(float, beta)),
-        std_error=tuple(map(float, np.sqrt(np.diag(V)))), vcov=tuple(tuple(map(float, r)) for r in V),
+        std_error=tuple(map(float, np.sqrt(np.clip(np.diag(V), 0, None)))), vcov=tuple(tuple(map(float, r)) for r in V),
         n_obs=len(P.y), n_units=n_units, n_treated_units=int(np.unique(P.unit[ever]).size), df=n_units - 1,
         method="crv1", dropped=P.dropped, meta={"ref": ref, "binned_endpoints": True},
     )
