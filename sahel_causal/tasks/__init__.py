@@ -1,0 +1,1 @@
+"""File-writing edges of the pipeline: one ``make(panel, results_dir, progress)`` per output."""

@@ -1,0 +1,125 @@
+"""Table 5 and its figures: partnership entry as a staggered treatment, coups as events, and the
+arrival of external security actors (the file-writing edge; estimation lives in designs/).
+
+Reads ``analysis/specs/table5_partnership_did.toml`` (and ``table5_appendix_events.toml``),
+derives the outcomes declared there on a copy of the panel, runs every model and writes
+``results/tables/table5_*.{csv,md,tex}`` and ``results/figures/table5_*.{png,pdf}``.
+Deterministic: every random draw is seeded in the spec files.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from sahel_causal.errors import SpecificationError
+from sahel_causal.paths import PROJECT_ROOT
+
+SPEC = Path("analysis/specs/table5_partnership_did.toml")
+APPENDIX_SPEC = Path("analysis/specs/table5_appendix_events.toml")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    p = path if path.is_absolute() else PROJECT_ROOT / path
+    try:
+        with open(p, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as e:
+        raise SpecificationError(f"{path}: specification file not found") from e
+    except tomllib.TOMLDecodeError as e:
+        raise SpecificationError(f"{path}: invalid TOML ({e})") from e
+
+
+def derive(panel: pd.DataFrame, raw: dict[str, Any], source: str) -> pd.DataFrame:
+    """Copy of the panel with the spec's [[derive]] variables and its [sample] years applied."""
+    from sahel_causal.specs.io import _Ctx, _derive
+    from sahel_causal.specs.transform import apply_derive
+
+    out = panel.copy()
+    ctx = _Ctx(source)
+    for i, d in enumerate(raw.get("derive", [])):
+        spec = _derive(ctx, d, i)
+        if spec.name in out.columns:
+            raise SpecificationError(f"{source}: [derive {spec.name}] would overwrite a panel column")
+        out[spec.name] = apply_derive(out, spec, source)
+    years = raw.get("sample", {}).get("years")
+    if years is not None:
+        if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) and not isinstance(y, bool) for y in years)):
+            raise SpecificationError(f"{source}: [sample] years: must be [first, last] integers, got {years!r}")
+        out = out[(out["year"] >= years[0]) & (out["year"] <= years[1])].reset_index(drop=True)
+    return out
+
+
+def partnership_models(raw: dict[str, Any], source: str) -> list[Any]:
+    """Expand [defaults] x [grid] outcomes x columns (+ explicit [[model]]) into parsed specs."""
+    from sahel_causal.specs.designs.staggered_did import parse
+
+    grid = raw.get("grid")
+    if not isinstance(grid, dict) or "outcomes" not in grid or "columns" not in grid:
+        raise SpecificationError(f"{source}: [grid] needs 'outcomes' and 'columns'")
+    defaults = dict(raw.get("defaults", {}))
+    models = []
+    for o in grid["outcomes"]:
+        for col in grid["columns"]:
+            if not isinstance(col, dict) or "key" not in col:
+                raise SpecificationError(f"{source}: [grid] columns: each entry needs a 'key'")
+            m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label")}, "outcome": o,
+                 "id": f"{o}::{col['key']}", "label": col.get("label", col["key"])}
+            models.append(parse(m, source=source, where=f"grid {o} x {col['key']}"))
+    for i, m in enumerate(raw.get("model", [])):
+        models.append(parse({**defaults, **m}, source=source, where=f"model #{i + 1}"))
+    return models
+
+
+def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None) -> list[Path]:
+    """Write Table 5 (partnership DiD), its diagnostics, event-study and sensitivity figures."""
+    from sahel_causal.designs.staggered_did import run
+    from sahel_causal.pipeline import _write_text, write_csv
+    from sahel_causal.report import did_tables as T
+
+    raw = _read(SPEC)
+    source = SPEC.as_posix()
+    data = derive(panel, raw, source)
+    models = partnership_models(raw, source)
+    grid = raw["grid"]
+    results = [run(m, data, progress=progress) for m in models]
+    tables = results_dir / "tables"
+    figures = results_dir / "figures"
+    written: list[Path] = []
+    tab = raw["table"]
+    labels = dict(zip(grid["outcomes"], grid["outcome_labels"]))
+    cols = [(c["key"], c["label"]) for c in grid["columns"]]
+    main = [r for r in results if r.model_id.split("::")[1] in dict(cols)]
+    written.append(write_csv(T.long_frame(results, labels, dict(cols)), tables / "table5_partnership.csv"))
+    grid_df = T.summary_grid(main, grid["outcomes"], grid["outcome_labels"], cols)
+    written.append(_write_text(tables / "table5_partnership.md", T.to_markdown(grid_df, tab["title"], tab["notes"])))
+    written.append(_write_text(tables / "table5_partnership.tex", T.to_latex(grid_df, tab["title"], tab["notes"])))
+    diag = T.diagnostics_frame(results, labels)
+    written.append(write_csv(diag, tables / "table5_diagnostics.csv"))
+    dd = T.diagnostics_display(diag)
+    dnotes = [
+        "Goodman-Bacon (2021) decomposition of static TWFE on the balanced subsample (countries observed in every year of the outcome's sample); w = weight of each comparison type (they sum to one), DD = weighted mean 2x2 estimate. 'Later vs earlier' uses already-partnered countries as controls (the forbidden comparison).",
+        "dCDH: de Chaisemartin & D'Haultfoeuille (2020) weights of TWFE on treated country-years (full unbalanced sample); negative weights / treated cells; sigma_fe = |TWFE| / sd(weights), the smallest cross-cell SD of effects under which the true ATT could have the opposite sign.",
+    ]
+    dtitle = "Table 5 (diagnostics). Two-way fixed effects under staggered partnership entry"
+    written.append(_write_text(tables / "table5_diagnostics.md", T.to_markdown(dd, dtitle, dnotes)))
+    written.append(_write_text(tables / "table5_diagnostics.tex", T.to_latex(dd, dtitle, dnotes)))
+    written += _figures(results, raw, labels, figures, data, progress)
+    return written
+
+
+def _figures(results, raw, labels, figures: Path, data: pd.DataFrame, progress) -> list[Path]:
+    from sahel_causal.report import event_study_figures as F
+    from sahel_causal.report.figures import save_figure
+
+    grid = raw["grid"]
+    keys = grid.get("figure_estimators", ["cs", "sa", "imputation"])
+    names = {c["key"]: c["label"] for c in grid["columns"]}
+    out: list[Path] = []
+    fig = F.event_study_panels(
+        [[r for r in results if r.outcome == o and r.model_id.split("::")[1] in keys] for o in grid["outcomes"]],
+        [labels[o] for o in grid["outcomes"]], names, window=(raw["defaults"].get("min_e", -6), raw["defaults"].get("max_e", 10)))
+    out += save_figure(fig, figures, "table5_event_study")
+    return out
