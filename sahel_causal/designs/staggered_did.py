@@ -162,6 +162,11 @@ def _run(spec: StaggeredDidSpec, panel: pd.DataFrame, progress: Callable[[str], 
         dropped_rows[f"missing {c}"] = n1 - len(df)
     lo = -math.inf if spec.min_e is None else spec.min_e
     hi = math.inf if spec.max_e is None else spec.max_e
+    first_obs = df.groupby(spec.unit)[spec.time].transform("min")
+    always = (df[spec.cohort] > 0) & (df[spec.cohort] <= first_obs)
+    if always.any():
+        dropped_rows["units treated when first observed (no pre-period): " + ", ".join(sorted(df.loc[always, spec.unit].unique()))] = int(always.sum())
+        df = df[~always].copy()
     n_treated = int(df.loc[df[spec.cohort] > 0, spec.unit].nunique())
     n_units = int(df[spec.unit].nunique())
     extra: list[tuple] = []

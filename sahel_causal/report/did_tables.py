@@ -72,7 +72,7 @@ def summary_grid(results: Sequence[Any], outcomes: Sequence[str], outcome_labels
         ("Control countries", lambda r: str(r.diagnostics["n_control_units"])),
         ("Country-years", lambda r: str(r.estimates.n_obs)),
         ("Few treated clusters", lambda r: "yes" if r.diagnostics["n_treated_units"] < few_treated_threshold else "no"),
-        ("Pre-trend test p (CS)", lambda r: _fmt(r.diagnostics.get("pretrend_wald_gt", {}).get("p_value", math.nan))),
+        ("Pre-trend test p (CS, e = -6..-2)", lambda r: _fmt(r.diagnostics.get("pretrend_wald", {}).get("p_value", math.nan))),
     ]:
         row = {"": name}
         for o, ol in zip(outcomes, outcome_labels):
@@ -146,3 +146,53 @@ def diagnostics_display(df: pd.DataFrame) -> pd.DataFrame:
         "sigma_fe": df["sigma_fe"].map(_fmt),
     })
     return out
+
+
+def event_grid(results: Sequence[Any], outcome_labels: Sequence[str]) -> pd.DataFrame:
+    """Stacked event-study table: rows = relative years (estimate, SE) and sample rows; columns = outcomes."""
+    terms = [t for t in results[0].estimates.terms if t != "ATT"] + ["ATT"]
+    rows = []
+    for term in terms:
+        row = {"": "Mean k = 0..post" if term == "ATT" else f"k = {term[2:]}"}
+        for r, ol in zip(results, outcome_labels):
+            t = r.tidy().set_index("term")
+            if term in t.index:
+                x = t.loc[term]
+                row[ol] = f"{_fmt(x.estimate)}{_stars(x.p_value)} ({_fmt(x.std_error)})"
+            else:
+                row[ol] = "--"
+        rows.append(row)
+    for name, fn in [
+        ("Coups (events used)", lambda r: str(r.diagnostics["n_events_used"])),
+        ("Coup countries", lambda r: str(r.diagnostics["n_treated_units"])),
+        ("Countries (all)", lambda r: str(r.estimates.n_units)),
+        ("Stacked observations", lambda r: str(r.estimates.n_obs)),
+        ("Pre-trend test p", lambda r: _fmt(r.diagnostics["pretrend_wald"]["p_value"])),
+    ]:
+        rows.append({"": name, **{ol: fn(r) for r, ol in zip(results, outcome_labels)}})
+    return pd.DataFrame(rows, columns=[""] + list(outcome_labels))
+
+
+def actor_grid(results: Sequence[Any], actors: Sequence[str], actor_labels: Sequence[str], outcomes: Sequence[str],
+               outcome_labels: Sequence[str]) -> pd.DataFrame:
+    """External actors: rows = actor x {ATT (SE), p RI, pre-trend p, treated countries}; columns = outcomes."""
+    by = {(r.model_id.split("::")[1], r.outcome): r for r in results}
+    rows = []
+    for act, al in zip(actors, actor_labels):
+        lines = [{"": al}, {"": "  p RI"}, {"": "  pre-trend p"}, {"": "  treated countries"}]
+        for o, ol in zip(outcomes, outcome_labels):
+            r = by.get((act, o))
+            if r is None:
+                for ln in lines:
+                    ln[ol] = "--"
+                continue
+            t = r.tidy()
+            a = t[(t.term == "ATT") & (t.method == "analytic")].iloc[0]
+            ri = t[(t.term == "ATT") & (t.method == "ri")]
+            p_ri = float(ri.p_value.iloc[0]) if len(ri) else math.nan
+            lines[0][ol] = f"{_fmt(a.estimate)}{_stars(p_ri)} ({_fmt(a.std_error)})"
+            lines[1][ol] = _fmt(p_ri)
+            lines[2][ol] = _fmt(r.diagnostics.get("pretrend_wald", {}).get("p_value", math.nan))
+            lines[3][ol] = str(r.diagnostics["n_treated_units"])
+        rows += lines
+    return pd.DataFrame(rows, columns=[""] + list(outcome_labels))

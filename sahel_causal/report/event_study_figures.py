@@ -110,3 +110,26 @@ def sensitivity_plot(frames: Sequence[tuple[str, Any]], original: tuple[float, f
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def coup_event_panels(results: Sequence[Any], titles: Sequence[str], window: tuple[float, float]) -> "matplotlib.figure.Figure":
+    """Stacked event-study coefficients around successful coups, one panel per outcome."""
+    k = len(results)
+    ncol = 3
+    nrow = math.ceil(k / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(11, 3.3 * nrow), squeeze=False)
+    for ax, r, title in zip(axes.flat, results, titles):
+        draw_event_study(ax, [("Stacked", r.estimates)], window)
+        ax.set_xlabel("Years since successful coup", fontsize=9)
+        ax.set_ylabel("Change (log points)", fontsize=9)
+        ax.set_title(title, fontsize=10)
+        pre = r.diagnostics["pretrend_wald"]
+        ax.text(0.02, 0.04, f"events = {r.diagnostics['n_events_used']}; pre-trend p = {pre['p_value']:.2f}",
+                transform=ax.transAxes, fontsize=7.5)
+    for ax in list(axes.flat)[k:]:
+        ax.axis("off")
+    if k < nrow * ncol:
+        list(axes.flat)[k].text(0.05, 0.5, "Dots: estimate (ref. year -1)\nThick: pointwise 95% CI\nThin: sup-t 95% band",
+                                fontsize=9, va="center")
+    fig.tight_layout()
+    return fig

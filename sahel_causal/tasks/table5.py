@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from sahel_causal.errors import SpecificationError
@@ -44,6 +45,10 @@ def derive(panel: pd.DataFrame, raw: dict[str, Any], source: str) -> pd.DataFram
         if spec.name in out.columns:
             raise SpecificationError(f"{source}: [derive {spec.name}] would overwrite a panel column")
         out[spec.name] = apply_derive(out, spec, source)
+    for name in raw.get("transform", {}).get("asinh", []):
+        if name not in out.columns:
+            raise SpecificationError(f"{source}: [transform] asinh: unknown variable {name!r}")
+        out[name] = np.arcsinh(out[name].astype(float))
     years = raw.get("sample", {}).get("years")
     if years is not None:
         if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) and not isinstance(y, bool) for y in years)):
@@ -107,6 +112,7 @@ def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None]
     written.append(_write_text(tables / "table5_diagnostics.md", T.to_markdown(dd, dtitle, dnotes)))
     written.append(_write_text(tables / "table5_diagnostics.tex", T.to_latex(dd, dtitle, dnotes)))
     written += _figures(results, raw, labels, figures, data, progress)
+    written += make_appendix(panel, results_dir, progress)
     return written
 
 
@@ -123,3 +129,61 @@ def _figures(results, raw, labels, figures: Path, data: pd.DataFrame, progress) 
         [labels[o] for o in grid["outcomes"]], names, window=(raw["defaults"].get("min_e", -6), raw["defaults"].get("max_e", 10)))
     out += save_figure(fig, figures, "table5_event_study")
     return out
+
+
+def first_arrival(panel: pd.DataFrame, column: str, unit: str = "iso3", time: str = "year") -> pd.Series:
+    """First period with ``column`` == 1 for each row's unit (0 = never), aligned with ``panel``."""
+    if column not in panel.columns:
+        raise SpecificationError(f"table5: column {column!r} is not in the panel; see data/processed/codebook.md")
+    first = panel.loc[panel[column] == 1].groupby(unit)[time].min()
+    return panel[unit].map(first).fillna(0).astype(int)
+
+
+def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None) -> list[Path]:
+    """Tables 5B (coups as events) and 5C (external actors) and the coup event-study figure."""
+    from sahel_causal.designs import event_study_coups as coups
+    from sahel_causal.designs.staggered_did import run as run_did
+    from sahel_causal.pipeline import _write_text, write_csv
+    from sahel_causal.report import did_tables as T
+    from sahel_causal.report import event_study_figures as F
+    from sahel_causal.report.figures import save_figure
+    from sahel_causal.specs.designs import stacked_event_study as sspec
+    from sahel_causal.specs.designs.staggered_did import parse as parse_did
+
+    raw = _read(APPENDIX_SPEC)
+    source = APPENDIX_SPEC.as_posix()
+    data = derive(panel, raw, source)
+    tab = raw["table"]
+    tables, figures = results_dir / "tables", results_dir / "figures"
+    written: list[Path] = []
+    # --- B: coups as events
+    c = raw["coups"]
+    cres = []
+    for o in c["outcomes"]:
+        spec = sspec.parse({**c["defaults"], "outcome": o, "id": f"{o}::stacked"}, source=source, where=f"coups {o}")
+        cres.append(coups.run(spec, data, progress=progress))
+    long_b = pd.concat([r.tidy().assign(n_events=r.diagnostics["n_events_used"], n_event_countries=r.diagnostics["n_treated_units"],
+                                        pretrend_p=r.diagnostics["pretrend_wald"]["p_value"]) for r in cres], ignore_index=True)
+    written.append(write_csv(long_b, tables / "table5_coup_events.csv"))
+    disp_b = T.event_grid(cres, c["outcome_labels"])
+    written.append(_write_text(tables / "table5_coup_events.md", T.to_markdown(disp_b, tab["title_coups"], tab["notes_coups"])))
+    written.append(_write_text(tables / "table5_coup_events.tex", T.to_latex(disp_b, tab["title_coups"], tab["notes_coups"])))
+    fig = F.coup_event_panels(cres, c["outcome_labels"], (-c["defaults"].get("pre", 3), c["defaults"].get("post", 3)))
+    written += save_figure(fig, figures, "table5_coup_events")
+    # --- C: external actors
+    a = raw["actors"]
+    ares = []
+    for act in a["actors"]:
+        gcol = f"{act}_first"
+        d2 = data.assign(**{gcol: first_arrival(data, act)})
+        for o in a["outcomes"]:
+            spec = parse_did({**a["defaults"], "outcome": o, "cohort": gcol, "id": f"{o}::{act}"}, source=source,
+                             where=f"actors {act} x {o}")
+            ares.append(run_did(spec, d2, progress=progress))
+    written.append(write_csv(pd.concat([r.tidy().assign(n_treated_units=r.diagnostics["n_treated_units"],
+                                                        pretrend_p=r.diagnostics.get("pretrend_wald", {}).get("p_value"))
+                                        for r in ares], ignore_index=True), tables / "table5_external_actors.csv"))
+    disp_c = T.actor_grid(ares, a["actors"], a["actor_labels"], a["outcomes"], a["outcome_labels"])
+    written.append(_write_text(tables / "table5_external_actors.md", T.to_markdown(disp_c, tab["title_actors"], tab["notes_actors"])))
+    written.append(_write_text(tables / "table5_external_actors.tex", T.to_latex(disp_c, tab["title_actors"], tab["notes_actors"])))
+    return written
