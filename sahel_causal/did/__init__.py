@@ -17,5 +17,7 @@ Other estimators (one module each):
 """
 from sahel_causal.did.aggte import AggteResult, aggte
 from sahel_causal.did.att_gt import ATTgtResult, att_gt
+from sahel_causal.did.randomization import RandomizationResult, randomization_inference
 
-__all__ = ["att_gt", "aggte", "ATTgtResult", "AggteResult"]
+__all__ = ["att_gt", "aggte", "randomization_inference", "ATTgtResult", "AggteResult",
+           "RandomizationResult"]

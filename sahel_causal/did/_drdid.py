@@ -67,6 +67,11 @@ def logit_fit(X: np.ndarray, d: np.ndarray, w: np.ndarray, *, tol: float = 1e-12
         beta = beta + step
         if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
             break
+    else:
+        raise SpecificationError(
+            "att_gt: the propensity-score logit did not converge (perfect or quasi-complete "
+            "separation of the cohort from its comparison units by the covariates); drop "
+            "covariates or use est_method='reg'")
     eta = X @ beta
     p = 1.0 / (1.0 + np.exp(-eta))
     W = w * p * (1.0 - p)
@@ -74,7 +79,8 @@ def logit_fit(X: np.ndarray, d: np.ndarray, w: np.ndarray, *, tol: float = 1e-12
     return p, np.linalg.inv(H / n)
 
 
-def reg_did_panel(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+def reg_did_panel(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray,
+                  ps_fit: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
     """Outcome-regression DiD (DRDID ``reg_did_panel``). ``w`` are normalised to mean one."""
     n = dy.shape[0]
     w = w / w.mean()
@@ -97,11 +103,13 @@ def reg_did_panel(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -
     return float(eta_t - eta_c), inf_t - inf_c
 
 
-def std_ipw_did_panel(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
-    """Normalised IPW DiD (DRDID ``std_ipw_did_panel``)."""
+def std_ipw_did_panel(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray,
+                      ps_fit: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
+    """Normalised IPW DiD (DRDID ``std_ipw_did_panel``). ``ps_fit``: a cached ``logit_fit`` of
+    ``D`` on ``X`` with the same (normalised) weights."""
     n = dy.shape[0]
     w = w / w.mean()
-    ps, Hinv = logit_fit(X, D, w)
+    ps, Hinv = logit_fit(X, D, w) if ps_fit is None else ps_fit
     ps = np.minimum(ps, _PS_MAX)
     w_t = w * D
     w_c = w * ps * (1 - D) / (1 - ps)
@@ -118,11 +126,12 @@ def std_ipw_did_panel(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarra
     return float(eta_t - eta_c), inf_t - inf_c
 
 
-def drdid_panel(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+def drdid_panel(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray,
+                ps_fit: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray]:
     """Locally efficient doubly robust DiD (DRDID ``drdid_panel``; Sant'Anna & Zhao 2020)."""
     n = dy.shape[0]
     w = w / w.mean()
-    ps, Hinv = logit_fit(X, D, w)
+    ps, Hinv = logit_fit(X, D, w) if ps_fit is None else ps_fit
     ps = np.minimum(ps, _PS_MAX)
     c = D == 0
     beta = _wls(X[c], dy[c], w[c])

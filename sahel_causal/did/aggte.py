@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sahel_causal.did.att_gt import ATTgtResult, cluster_vcov
+from sahel_causal.did.att_gt import ATTgtResult, cluster_se, cluster_vcov
 from sahel_causal.did.bootstrap import multiplier_bootstrap
 from sahel_causal.errors import SpecificationError
 
@@ -70,6 +70,16 @@ class AggteResult:
     crit_val_egt: float = float("nan")
     n: int = 0
     n_clusters: int = 0
+    cluster: np.ndarray | None = None
+
+    def vcov_egt(self) -> np.ndarray:
+        """Analytic covariance of ``att_egt`` (clustered as in ``att_gt``), from the influence
+        functions: :math:`n^{-2}\\sum_c s_cs_c'`."""
+        if self.inf_func_egt.shape[0] == 0:
+            raise SpecificationError("AggteResult.vcov_egt: influence functions are not available "
+                                     "(result restored from JSON)")
+        cl = self.cluster if self.cluster is not None else np.arange(self.inf_func_egt.shape[0])
+        return cluster_vcov(self.inf_func_egt, cl)
 
     def tidy(self) -> pd.DataFrame:
         """One row per event time / group / period (the overall estimate for ``"simple"``).
@@ -156,11 +166,29 @@ def _wif(keepers: np.ndarray, pg: np.ndarray, w: np.ndarray, G: np.ndarray, grou
     return if1 - if2
 
 
+def _wif_dot(keepers: np.ndarray, pg: np.ndarray, w: np.ndarray, G: np.ndarray, group: np.ndarray,
+             a: np.ndarray) -> np.ndarray:
+    """``_wif(keepers, ...) @ a`` without forming the units x cells matrix."""
+    gk, pk, ak = group[keepers], pg[keepers], a[keepers]
+    s = pk.sum()
+    cohorts, inv = np.unique(gk, return_inverse=True)
+    a_by = np.bincount(inv, weights=ak, minlength=cohorts.size)      # sum of a over cells of g
+    n_by = np.bincount(inv, minlength=cohorts.size).astype(float)    # number of cells of g
+    pos = np.searchsorted(cohorts, G)
+    hit = (pos < cohorts.size) & (cohorts[np.minimum(pos, cohorts.size - 1)] == G)
+    A_i = np.where(hit, a_by[np.minimum(pos, cohorts.size - 1)], 0.0)  # sum_k 1{G_i = g_k} a_k
+    N_i = np.where(hit, n_by[np.minimum(pos, cohorts.size - 1)], 0.0)
+    ind_a = w * A_i - pk @ ak                                          # (ind @ a)_i
+    ind_sum = w * N_i - s                                              # ind.sum(axis=1)
+    return ind_a / s - ind_sum * (pk @ ak) / s**2
+
+
 def _agg_if(att: np.ndarray, inf: np.ndarray, which: np.ndarray, wts: np.ndarray,
-            wif: np.ndarray | None) -> np.ndarray:
+            wif: tuple | None) -> np.ndarray:
     out = inf[:, which] @ wts
     if wif is not None:
-        out = out + wif @ att[which]
+        keepers, pg, w, G, group = wif
+        out = out + _wif_dot(keepers, pg, w, G, group, att)
     return out
 
 
@@ -222,7 +250,7 @@ def aggte(
         keepers = np.flatnonzero((group <= tt) & (tt <= group + max_e))
         wts = pg[keepers] / pg[keepers].sum()
         overall = float(np.sum(att[keepers] * wts))
-        inf_overall = _agg_if(att, inf, keepers, wts, _wif(keepers, pg, w, G, group))
+        inf_overall = _agg_if(att, inf, keepers, wts, (keepers, pg, w, G, group))
     elif type == "group":
         keep_g, atts, infs = [], [], []
         for gv in glist:
@@ -236,9 +264,9 @@ def aggte(
         att_egt = np.array(atts)
         inf_egt = np.column_stack(infs) if infs else np.zeros((n, 0))
         pgk = pg_g[np.searchsorted(glist, egt)]
-        wif = _wif(np.arange(egt.size), pgk, w, G, egt)
+        ks = np.arange(egt.size)
         overall = float(np.sum(att_egt * pgk) / pgk.sum())
-        inf_overall = _agg_if(att_egt, inf_egt, np.arange(egt.size), pgk / pgk.sum(), wif)
+        inf_overall = _agg_if(att_egt, inf_egt, ks, pgk / pgk.sum(), (ks, pgk, w, G, egt))
     elif type == "dynamic":
         e_all = tt - group
         incl = np.ones(group.size, dtype=bool)
@@ -253,7 +281,7 @@ def aggte(
             wh = np.flatnonzero((e_all == e) & incl)
             wts = pg[wh] / pg[wh].sum()
             atts.append(float(np.sum(att[wh] * wts)))
-            infs.append(_agg_if(att, inf, wh, wts, _wif(wh, pg, w, G, group)))
+            infs.append(_agg_if(att, inf, wh, wts, (wh, pg, w, G, group)))
         egt = eseq.astype(float)
         att_egt = np.array(atts)
         inf_egt = np.column_stack(infs) if infs else np.zeros((n, 0))
@@ -272,7 +300,7 @@ def aggte(
             wts = pg[wh] / pg[wh].sum()
             keep_t.append(tv)
             atts.append(float(np.sum(att[wh] * wts)))
-            infs.append(_agg_if(att, inf, wh, wts, _wif(wh, pg, w, G, group)))
+            infs.append(_agg_if(att, inf, wh, wts, (wh, pg, w, G, group)))
         egt = np.array(keep_t, dtype=float)
         att_egt = np.array(atts)
         inf_egt = np.column_stack(infs)
@@ -280,8 +308,8 @@ def aggte(
         inf_overall = inf_egt.mean(axis=1)
 
     cl = d.cluster
-    overall_se = float(np.sqrt(cluster_vcov(inf_overall[:, None], cl)[0, 0]))
-    se_egt = np.sqrt(np.diag(cluster_vcov(inf_egt, cl))) if inf_egt.shape[1] else np.zeros(0)
+    overall_se = float(cluster_se(inf_overall[:, None], cl)[0])
+    se_egt = cluster_se(inf_egt, cl) if inf_egt.shape[1] else np.zeros(0)
     overall_se_boot, se_egt_boot, crit = float("nan"), None, float(stats.norm.ppf(1 - alp / 2))
     clus = cl if p.clustervars else None
     if bstrap:
@@ -299,4 +327,4 @@ def aggte(
                        inf_func_egt=inf_egt, alp=alp, min_e=float(min_e), max_e=float(max_e),
                        balance_e=None if balance_e is None else int(balance_e),
                        overall_se_boot=overall_se_boot, se_egt_boot=se_egt_boot,
-                       crit_val_egt=crit, n=n, n_clusters=int(np.unique(cl).size))
+                       crit_val_egt=crit, n=n, n_clusters=int(cl.max()) + 1, cluster=cl)

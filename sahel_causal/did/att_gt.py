@@ -160,7 +160,7 @@ class ATTgtResult:
 
     @property
     def n_clusters(self) -> int:
-        return int(np.unique(self.design.cluster).size)
+        return int(self.design.cluster.max()) + 1
 
     def vcov(self) -> np.ndarray:
         """Analytic covariance of the ATT(g,t) estimates (clustered as in ``params``)."""
@@ -198,16 +198,29 @@ class ATTgtResult:
         return W, df, float(stats.chi2.sf(W, df))
 
 
+def _cluster_sums(inf: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """Within-cluster sums of the rows of ``inf``; ``cluster`` holds codes 0..C-1."""
+    n = inf.shape[0]
+    C = int(cluster.max()) + 1 if n else 0
+    if C == n:
+        return inf
+    S = np.zeros((C,) + inf.shape[1:])
+    np.add.at(S, cluster, inf)
+    return S
+
+
 def cluster_vcov(inf: np.ndarray, cluster: np.ndarray) -> np.ndarray:
     """:math:`n^{-2}\\sum_c s_cs_c'` with :math:`s_c` the within-cluster sums of influence functions."""
     n = inf.shape[0]
-    _, inv = np.unique(cluster, return_inverse=True)
-    if inv.max() + 1 == n:
-        S = inf
-    else:
-        S = np.zeros((inv.max() + 1, inf.shape[1]))
-        np.add.at(S, inv, inf)
+    S = _cluster_sums(inf, cluster)
     return (S.T @ S) / n**2
+
+
+def cluster_se(inf: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """Square roots of the diagonal of :func:`cluster_vcov` (without forming the matrix)."""
+    n = inf.shape[0]
+    S = _cluster_sums(inf, cluster)
+    return np.sqrt(np.einsum("c...,c...->...", S, S)) / n
 
 
 # =========================================================================== validation
@@ -326,20 +339,34 @@ def build_design(data: pd.DataFrame, p: ATTgtParams) -> tuple[PanelDesign, tuple
     y = _numeric(df[p.yname], "yname")
     if df[p.idname].isna().any():
         raise SchemaError(f"att_gt: column {p.idname!r} (idname) has missing values")
-    if df.duplicated([p.idname, p.tname]).any():
-        dup = df.loc[df.duplicated([p.idname, p.tname], keep=False), [p.idname, p.tname]].head(3)
+    uid, uniq_ids = pd.factorize(df[p.idname], sort=True)
+    n_all = len(uniq_ids)
+    tcode, tuniq = pd.factorize(t, sort=True)
+    key = uid.astype(np.int64) * len(tuniq) + tcode
+    if np.bincount(key).max(initial=0) > 1:
+        dupm = pd.Series(key).duplicated(keep=False).to_numpy()
+        dup = df.loc[dupm, [p.idname, p.tname]].head(3)
         raise SchemaError(f"att_gt: data must have one row per {p.idname} and {p.tname}; duplicated e.g. "
                           f"{dup.to_dict('records')}")
-    gcount = pd.Series(g).groupby(df[p.idname].to_numpy()).nunique()
-    if (gcount > 1).any():
+
+    def _varies(v: np.ndarray) -> np.ndarray:
+        first = np.empty(n_all, dtype=v.dtype)
+        first[uid] = v
+        d = v != first[uid]
+        if v.dtype.kind == "f":
+            d &= ~(np.isnan(v) & np.isnan(first[uid]))
+        return np.unique(uid[d])
+
+    bad = _varies(g)
+    if bad.size:
         raise SchemaError(f"att_gt: {p.gname!r} (gname) must be constant within unit; it varies for "
-                          f"{list(map(str, gcount.index[gcount > 1][:5]))}")
+                          f"{list(map(str, uniq_ids[bad[:5]]))}")
     for c in p.clustervars:
-        cc = df[c].groupby(df[p.idname]).nunique(dropna=False)
-        if (cc > 1).any():
+        bad = _varies(pd.factorize(df[c], use_na_sentinel=False)[0])
+        if bad.size:
             raise SchemaError(f"att_gt: cluster variable {c!r} must be constant within unit "
-                              f"(it varies for {list(map(str, cc.index[cc > 1][:5]))})")
-    periods = np.unique(t)
+                              f"(it varies for {list(map(str, uniq_ids[bad[:5]]))})")
+    periods = np.asarray(tuniq, dtype=float)
     # cohorts after the last period are never treated within the sample (R did)
     late = g > periods.max()
     if late.any():
@@ -361,8 +388,7 @@ def build_design(data: pd.DataFrame, p: ATTgtParams) -> tuple[PanelDesign, tuple
         X_long, x_names = _model_matrix(data, p.xformla)
     w = np.ones(len(df)) if p.weightsname is None else _numeric(df[p.weightsname], "weightsname")
     if p.weightsname is not None:
-        wc = pd.Series(w).groupby(df[p.idname].to_numpy()).nunique()
-        if (wc > 1).any():
+        if _varies(w).size:
             raise SchemaError(f"att_gt: weights {p.weightsname!r} must be constant within unit")
         if (w[~np.isnan(w)] < 0).any():
             raise SchemaError(f"att_gt: weights {p.weightsname!r} must be non-negative")
@@ -390,22 +416,23 @@ def build_design(data: pd.DataFrame, p: ATTgtParams) -> tuple[PanelDesign, tuple
                                 level="group", count=len(ids_last), ids=tuple(ids_last)))
         keep &= ~cut
         g = np.where(lastc, 0.0, g)
-    idv = df[p.idname].to_numpy()
     if not p.allow_unbalanced_panel:
-        kept_t = pd.Series(t[keep]).groupby(idv[keep]).nunique()
-        n_per = np.unique(t[keep]).size
-        bad = kept_t.index[kept_t < n_per]
-        if len(bad):
-            badmask = keep & pd.Series(idv).isin(bad).to_numpy()
+        n_per = np.unique(tcode[keep]).size
+        per_unit = np.bincount(uid[keep], minlength=n_all)
+        badu = np.flatnonzero((per_unit > 0) & (per_unit < n_per))
+        if badu.size:
             drops.append(DropRecord(reason=f"unit not observed in all {n_per} periods (allow_unbalanced_panel=False): dropped",
-                                    level="group", count=len(bad), ids=tuple(map(str, bad))))
-            keep &= ~badmask
+                                    level="group", count=int(badu.size), ids=tuple(map(str, uniq_ids[badu]))))
+            keep &= ~np.isin(uid, badu)
     if not keep.any():
         raise SpecificationError("att_gt: no observations left after pre-processing (see the drop records)")
-    idk = idv[keep]
-    ids, uinv = np.unique(idk, return_inverse=True) if _sortable(idk) else _factorize(idk)
-    periods = np.unique(t[keep])
-    tinv = np.searchsorted(periods, t[keep])
+    present = np.bincount(uid[keep], minlength=n_all) > 0
+    remap = np.cumsum(present) - 1
+    ids = np.asarray(uniq_ids)[present]
+    uinv = remap[uid[keep]]
+    tpresent = np.bincount(tcode[keep], minlength=len(tuniq)) > 0
+    periods = np.asarray(tuniq, dtype=float)[tpresent]
+    tinv = (np.cumsum(tpresent) - 1)[tcode[keep]]
     n, T = ids.size, periods.size
     Y = np.full((n, T), np.nan)
     Y[uinv, tinv] = y[keep]
@@ -421,25 +448,12 @@ def build_design(data: pd.DataFrame, p: ATTgtParams) -> tuple[PanelDesign, tuple
         cv = df[p.clustervars[0]].to_numpy()[keep]
         cvals = np.empty(n, dtype=object)
         cvals[uinv] = cv
-        cluster = pd.factorize(pd.Series(cvals).astype(str))[0]
+        cluster = pd.factorize(pd.Series(cvals).astype(str), sort=True)[0]
     else:
         cluster = np.arange(n)
     design = PanelDesign(ids=ids, periods=periods, Y=Y, G=G, X=Xw, x_names=x_names,
                          w=W / W.mean(), cluster=cluster, weighted=p.weightsname is not None)
     return design, tuple(drops)
-
-
-def _sortable(a: np.ndarray) -> bool:
-    try:
-        np.unique(a)
-        return True
-    except TypeError:
-        return False
-
-
-def _factorize(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniq = pd.factorize(pd.Series(a).astype(str), sort=True)
-    return np.asarray(uniq), codes
 
 
 def _model_matrix(data: pd.DataFrame, xformla: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -497,6 +511,7 @@ def estimate(design: PanelDesign, p: ATTgtParams, drops: tuple[DropRecord, ...] 
     inf = np.zeros((n, K))
     est = _drdid.ESTIMATORS[p.est_method]
     obs = ~np.isnan(Y)
+    ps_cache: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for k, (gv, cur, base, bound) in enumerate(plan):
         if cur == base:  # universal base period: normalised to zero
             att[k] = 0.0
@@ -516,14 +531,30 @@ def estimate(design: PanelDesign, p: ATTgtParams, drops: tuple[DropRecord, ...] 
         if design.X is None:
             a, psi = _drdid.mean_did_panel(dy, D, wi)
         else:
-            a, psi = est(dy, D, design.X[min(cur, base)][idx], wi)
+            Xc = design.X[min(cur, base)][idx]
+            ps_fit = None
+            if p.est_method != "reg":
+                # the propensity score depends only on the 2x2 sample and the covariate period:
+                # cells sharing both (all post periods of a cohort, balanced) reuse one logit
+                key = (gv, min(cur, base), idx.size, hash(idx.tobytes()))
+                ps_fit = ps_cache.get(key)
+                if ps_fit is None or not np.array_equal(ps_fit[2], idx):
+                    try:
+                        ps, Hinv = _drdid.logit_fit(Xc, D, wi / wi.mean())
+                    except SpecificationError as exc:
+                        raise SpecificationError(
+                            f"{exc} [cell g={gv:g}, t={periods[cur]:g}, base={periods[base]:g}, "
+                            f"{int(D.sum())} treated and {int(idx.size - D.sum())} comparison units]") from exc
+                    ps_cache[key] = (ps, Hinv, idx)
+                    ps_fit = ps_cache[key]
+            a, psi = est(dy, D, Xc, wi, None if ps_fit is None else ps_fit[:2])
         att[k] = a
         ncell[k] = idx.size
         inf[idx, k] = (n / idx.size) * psi
     gcol = np.array([c[0] for c in plan])
     tcol = periods[[c[1] for c in plan]].astype(float)
     bcol = periods[[c[2] for c in plan]].astype(float)
-    se = np.sqrt(np.diag(cluster_vcov(inf, design.cluster)))
+    se = cluster_se(inf, design.cluster)
     se = np.where(np.isnan(att), np.nan, se)
     se_boot = None
     crit = float("nan")

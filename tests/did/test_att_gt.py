@@ -335,3 +335,105 @@ def test_aggte_serialisation_round_trip(mpdta):
     b = AggteResult.from_dict(d)
     pd.testing.assert_frame_equal(a.tidy(), b.tidy())
     assert b.overall_att == a.overall_att and list(b.egt) == [-2, -1, 0, 1, 2]
+
+
+def test_weight_influence_function_shortcut():
+    """aggte's wif @ att shortcut equals R did's wif matrix times att."""
+    from sahel_causal.did.aggte import _wif, _wif_dot
+
+    rng = np.random.default_rng(0)
+    G = rng.choice([0, 3, 5, 7], size=50)
+    w = rng.uniform(0.5, 2, size=50)
+    group = np.array([3, 3, 5, 5, 5, 7, 7], dtype=float)
+    pg = np.array([np.mean(w * (G == g)) for g in group])
+    att = rng.normal(size=group.size)
+    for keepers in (np.arange(7), np.array([1, 2, 6]), np.array([0, 3])):
+        np.testing.assert_allclose(_wif_dot(keepers, pg, w, G, group, att),
+                                   _wif(keepers, pg, w, G, group) @ att[keepers], atol=1e-14)
+
+
+def _drdid_by_hand(dy, D, x):
+    sm = pytest.importorskip("statsmodels.api")
+    X = sm.add_constant(x)
+    ps = sm.Logit(D, X).fit(disp=0, tol=1e-12).predict(X)
+    m = X @ sm.OLS(dy[D == 0], X[D == 0]).fit().params
+    wc = ps * (1 - D) / (1 - ps)
+    return np.sum(D * (dy - m)) / D.sum() - np.sum(wc * (dy - m)) / wc.sum()
+
+
+def test_unbalanced_with_covariates_matches_pairwise_drdid():
+    """The table configuration: covariates, not-yet-treated, unbalanced panel, dr."""
+    df = _sim_staggered(n=300, T=8, seed=11, unbalanced=0.1)
+    rng = np.random.default_rng(2)
+    xu = rng.normal(size=300)
+    df["x"] = xu[df["id"]] + 0.1 * df["t"]  # time-varying covariate, taken at the base period
+    res = att_gt(df, "y", "t", "id", "G", xformla="~ x", control_group="notyettreated",
+                 allow_unbalanced_panel=True, bstrap=False)
+    tid = res.tidy().set_index(["group", "t"])
+    wide = df.pivot(index="id", columns="t", values="y")
+    xw = df.pivot(index="id", columns="t", values="x")
+    G = df.groupby("id")["G"].first()
+    for g, t in [(4, 6), (6, 3), (6, 8), (4, 2)]:
+        b = tid.loc[(g, t), "base_period"]
+        ok = wide[t].notna() & wide[b].notna() & xw[min(t, b)].notna()
+        sel = ok & ((G == g) | (G == 0) | ((G > max(t, b)) & (G != g)))
+        D = (G[sel] == g).to_numpy(float)
+        dy = (wide.loc[sel, t] - wide.loc[sel, b]).to_numpy()
+        assert tid.loc[(g, t), "att"] == pytest.approx(_drdid_by_hand(dy, D, xw.loc[sel, min(t, b)].to_numpy()), abs=1e-9)
+
+
+def test_coarse_clusters_and_weights(mpdta):
+    d = mpdta.assign(state=mpdta["countyreal"] // 1000)
+    res = _cs(d, clustervars="state", bstrap=True, biters=400)
+    # analytic: influence functions summed within state
+    inf = res.inffunc
+    st = d.groupby("countyreal")["state"].first().reindex(res.design.ids).to_numpy()
+    S = pd.DataFrame(inf).groupby(st).sum().to_numpy()
+    np.testing.assert_allclose(res.se, np.sqrt((S ** 2).sum(0)) / res.n, rtol=1e-12)
+    assert res.n_clusters == len(np.unique(st))
+    assert np.isfinite(res.se_boot).all()
+    # integer weights equal duplicated units (point estimates)
+    ids = mpdta["countyreal"].unique()[:40]
+    dup = mpdta[mpdta["countyreal"].isin(ids)].assign(countyreal=lambda x: x["countyreal"] + 10**6)
+    a = _cs(pd.concat([mpdta, dup], ignore_index=True), xformla="~ lpop")
+    b = _cs(mpdta.assign(w=np.where(mpdta["countyreal"].isin(ids), 2.0, 1.0)), xformla="~ lpop",
+            weightsname="w")
+    np.testing.assert_allclose(a.att, b.att, atol=1e-10)
+    np.testing.assert_allclose(aggte(a, "dynamic").overall_att, aggte(b, "dynamic").overall_att, atol=1e-10)
+
+
+def test_aggregated_bootstrap_close_to_analytic(mpdta):
+    res = _cs(mpdta, bstrap=True, biters=4000, seed=11)
+    for ty in ("simple", "dynamic", "group", "calendar"):
+        a = aggte(res, type=ty)
+        assert a.overall_se_boot == pytest.approx(a.overall_se, rel=0.1)
+        if ty != "simple":
+            np.testing.assert_allclose(a.se_egt_boot, a.se_egt, rtol=0.12)
+            assert a.crit_val_egt > 1.96
+
+
+def test_separation_in_propensity_score_is_a_clear_error():
+    df = _sim_staggered(n=60, T=6, seed=1)
+    G = df.groupby("id")["G"].first()
+    df["x"] = df["id"].map((G == 4).astype(float) * 5.0 + np.arange(60) * 1e-3)  # separates cohort 4
+    with pytest.raises(SpecificationError, match=r"separation.*cell g=4"):
+        att_gt(df, "y", "t", "id", "G", xformla="~ x", bstrap=False)
+    res = att_gt(df, "y", "t", "id", "G", xformla="~ x", est_method="reg", bstrap=False)
+    assert np.isfinite(res.att).all()
+
+
+def test_dynamic_balance_e_and_window(mpdta):
+    res = _cs(mpdta)
+    tid = res.tidy().set_index(["group", "t"])
+    n_g = mpdta.groupby("countyreal")["first.treat"].first().value_counts()
+    bal = aggte(res, type="dynamic", balance_e=1).tidy().set_index("event_time")
+    # cohorts observed >= 1 period after entry: 2004 and 2006 (2007 dropped, and with it e = -3);
+    # event times up to balance_e = 1
+    assert list(bal.index) == [-2.0, -1.0, 0.0, 1.0]
+    e0 = (n_g[2004] * tid.loc[(2004, 2004), "att"] + n_g[2006] * tid.loc[(2006, 2006), "att"]) / (n_g[2004] + n_g[2006])
+    assert bal.loc[0.0, "att"] == pytest.approx(e0, abs=1e-14)
+    assert bal.loc[-2.0, "att"] == pytest.approx(tid.loc[(2006, 2004), "att"], abs=1e-14)
+    win = aggte(res, type="dynamic", min_e=-1, max_e=2)
+    assert list(win.egt) == [-1.0, 0.0, 1.0, 2.0]
+    full = aggte(res, type="dynamic").tidy().set_index("event_time")
+    assert win.overall_att == pytest.approx(full.loc[0:2, "att"].mean(), abs=1e-14)
