@@ -133,3 +133,29 @@ def coup_event_panels(results: Sequence[Any], titles: Sequence[str], window: tup
                                 fontsize=9, va="center")
     fig.tight_layout()
     return fig
+
+
+def sensitivity_grid(rows: Sequence[tuple[str, Any, Any, tuple[float, float]]], target: str) -> "matplotlib.figure.Figure":
+    """HonestDiD sensitivity: one row per outcome, columns = relative magnitudes (Mbar) and
+    smoothness (M); robust 95% CIs against the restriction parameter, the original CI at left."""
+    fig, axes = plt.subplots(len(rows), 2, figsize=(10, 3.2 * len(rows)), squeeze=False)
+    for (title, rm, sd, ci), axr in zip(rows, axes):
+        for ax, df, par, lab in ((axr[0], rm, "Mbar", "Relative magnitudes bound M̄"),
+                                 (axr[1], sd, "M", "Smoothness bound M (change in slope per year)")):
+            x = df[par].to_numpy(float)
+            span = (x.max() - x.min()) or 1.0
+            x0 = x.min() - 0.18 * span
+            ax.vlines([x0], [ci[0]], [ci[1]], color=OKABE_ITO[1], lw=2.6, label="Original 95% CI")
+            ax.vlines(x, df["lb"], df["ub"], color=OKABE_ITO[0], lw=2.6, label="Robust 95% CI")
+            ax.plot([x0], [(ci[0] + ci[1]) / 2], "s", color=OKABE_ITO[1], ms=4)
+            ax.axhline(0, color="0.3", lw=0.8)
+            ax.set_xlabel(lab, fontsize=9)
+            ax.set_ylabel(target, fontsize=9)
+            ax.set_title(title, fontsize=10)
+            ax.tick_params(labelsize=8)
+            for s in ("top", "right"):
+                ax.spines[s].set_visible(False)
+            ax.grid(axis="y", color="0.9", lw=0.6)
+        axr[0].legend(fontsize=8, frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -128,6 +128,16 @@ def _figures(results, raw, labels, figures: Path, data: pd.DataFrame, progress) 
         [[r for r in results if r.outcome == o and r.model_id.split("::")[1] in keys] for o in grid["outcomes"]],
         [labels[o] for o in grid["outcomes"]], names, window=(raw["defaults"].get("min_e", -6), raw["defaults"].get("max_e", 10)))
     out += save_figure(fig, figures, "table5_event_study")
+    # HonestDiD sensitivity of the Sun & Abraham event study (long differences to e = -1)
+    h = raw.get("honest", {})
+    rows = []
+    for o in h.get("outcomes", []):
+        r = next(r for r in results if r.outcome == o and r.model_id.endswith("::sa"))
+        rm, sd, ci = honest_frames(r.estimates, h["pre"], h["post"], h["mbar"], h["m_multiples_of_se"])
+        rows.append((labels[o], rm, sd, ci))
+    if rows:
+        fig = F.sensitivity_grid(rows, f"Mean effect, years 0-{h['post'] - 1}")
+        out += save_figure(fig, figures, "table5_honest_sensitivity")
     return out
 
 
@@ -187,3 +197,26 @@ def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[st
     written.append(_write_text(tables / "table5_external_actors.md", T.to_markdown(disp_c, tab["title_actors"], tab["notes_actors"])))
     written.append(_write_text(tables / "table5_external_actors.tex", T.to_latex(disp_c, tab["title_actors"], tab["notes_actors"])))
     return written
+
+
+def honest_inputs(res: Any, pre: int, post: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Event-study vector (e = -pre..-2, 0..post-1; reference e = -1 omitted) and its covariance."""
+    es = [e for e in range(-pre - 1, -1)] + list(range(post))
+    idx = [res.terms.index(f"e={e}") for e in es if f"e={e}" in res.terms]
+    npre = sum(1 for e in es if e < 0 and f"e={e}" in res.terms)
+    V = res.vcov_matrix()[np.ix_(idx, idx)]
+    return np.asarray(res.estimate)[idx], V, npre, len(idx) - npre
+
+
+def honest_frames(res: Any, pre: int, post: int, mbar: list[float], m_mult: list[float]) -> tuple[pd.DataFrame, pd.DataFrame, tuple[float, float]]:
+    """HonestDiD robust CIs for the average of the first ``post`` effects: relative magnitudes
+    (Mbar) and smoothness (M in multiples of the SE of that average); plus the original CI."""
+    from sahel_causal.did.honest import sensitivity_relative_magnitudes, sensitivity_smoothness
+
+    b, V, npre, npost = honest_inputs(res, pre, post)
+    lv = np.full(npost, 1.0 / npost)
+    se = float(np.sqrt(lv @ V[npre:, npre:] @ lv))
+    est = float(lv @ b[npre:])
+    rm = sensitivity_relative_magnitudes(b, V, npre, npost, mbar_vec=mbar, l_vec=lv, seed=20240601)
+    sd = sensitivity_smoothness(b, V, npre, npost, m_vec=[m * se for m in m_mult], l_vec=lv)
+    return rm, sd, (est - 1.959963984540054 * se, est + 1.959963984540054 * se)
