@@ -196,3 +196,18 @@ def actor_grid(results: Sequence[Any], actors: Sequence[str], actor_labels: Sequ
             lines[3][ol] = str(r.diagnostics["n_treated_units"])
         rows += lines
     return pd.DataFrame(rows, columns=[""] + list(outcome_labels))
+
+
+def dose_display(df: pd.DataFrame) -> pd.DataFrame:
+    """Table 5D: one row per outcome with the WAS, its bootstrap SE, 95% CI and the sample counts."""
+    return pd.DataFrame({
+        "Outcome": df["label"],
+        "WAS per $1m": df["estimate"].map(_fmt),
+        "SE": df["std_error"].map(_fmt),
+        "95% CI": [f"[{_fmt(a)}, {_fmt(b)}]" for a, b in zip(df["ci_low"], df["ci_high"])],
+        "p": df["p_value"].map(_fmt),
+        "Switchers": df["n_switchers"].astype(str),
+        "Stayers": df["n_stayers"].astype(str),
+        "Switchers w/o stayers": df["n_switchers_without_stayers"].astype(str),
+        "Countries switching": df["n_switching_countries"].astype(str),
+    })

@@ -73,8 +73,13 @@ def partnership_models(raw: dict[str, Any], source: str) -> list[Any]:
             m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label")}, "outcome": o,
                  "id": f"{o}::{col['key']}", "label": col.get("label", col["key"])}
             models.append(parse(m, source=source, where=f"grid {o} x {col['key']}"))
-    for i, m in enumerate(raw.get("model", [])):
-        models.append(parse({**defaults, **m}, source=source, where=f"model #{i + 1}"))
+    for o in grid["outcomes"]:
+        for i, col in enumerate(raw.get("robustness", [])):
+            if not isinstance(col, dict) or "key" not in col:
+                raise SpecificationError(f"{source}: [[robustness]] #{i + 1}: needs a 'key'")
+            m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label")}, "outcome": o,
+                 "id": f"{o}::{col['key']}", "label": col.get("label", col["key"])}
+            models.append(parse(m, source=source, where=f"robustness {o} x {col['key']}"))
     return models
 
 
@@ -101,6 +106,14 @@ def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None]
     grid_df = T.summary_grid(main, grid["outcomes"], grid["outcome_labels"], cols)
     written.append(_write_text(tables / "table5_partnership.md", T.to_markdown(grid_df, tab["title"], tab["notes"])))
     written.append(_write_text(tables / "table5_partnership.tex", T.to_latex(grid_df, tab["title"], tab["notes"])))
+    rob = [(c["key"], c.get("label", c["key"])) for c in raw.get("robustness", [])]
+    if rob:
+        rob_res = [r for r in results if r.model_id.split("::")[1] in dict(rob) or r.model_id.endswith("::cs")]
+        rg = T.summary_grid(rob_res, grid["outcomes"], grid["outcome_labels"], [("cs", "CS (Table 5)")] + rob)
+        rtitle = "Table 5 (robustness). Partnership entry: comparison group, base period and entry-year coding"
+        rnotes = ["As Table 5. Not-yet-treated: countries that enter later serve as controls until they enter. Alternative entry years: PSI partners coded from the start of training (Mali 2003; Chad, Mauritania, Niger 2004) and Burkina Faso from 2009 (tsctp_entry_year_alt). Universal base period: every pre- and post-period compared with the year before entry."]
+        written.append(_write_text(tables / "table5_robustness.md", T.to_markdown(rg, rtitle, rnotes)))
+        written.append(_write_text(tables / "table5_robustness.tex", T.to_latex(rg, rtitle, rnotes)))
     diag = T.diagnostics_frame(results, labels)
     written.append(write_csv(diag, tables / "table5_diagnostics.csv"))
     dd = T.diagnostics_display(diag)
@@ -196,6 +209,26 @@ def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[st
     disp_c = T.actor_grid(ares, a["actors"], a["actor_labels"], a["outcomes"], a["outcome_labels"])
     written.append(_write_text(tables / "table5_external_actors.md", T.to_markdown(disp_c, tab["title_actors"], tab["notes_actors"])))
     written.append(_write_text(tables / "table5_external_actors.tex", T.to_latex(disp_c, tab["title_actors"], tab["notes_actors"])))
+    # --- D: continuous dose
+    dz = raw.get("dose")
+    if dz:
+        from sahel_causal.did.continuous import was_stayers
+        from threadpoolctl import threadpool_limits
+
+        rows = []
+        with threadpool_limits(limits=1, user_api="blas"):
+            for o, ol in zip(dz["outcomes"], dz["outcome_labels"]):
+                r = was_stayers(data, o, "year", "iso3", dz["dose"], bootstrap=dz["bootstrap"], seed=dz["seed"])
+                t = r.tidy().iloc[0]
+                rows.append({"outcome": o, "label": ol, "estimate": t.estimate, "std_error": t.std_error, "p_value": t.p_value,
+                             "ci_low": t.ci_low, "ci_high": t.ci_high, "method": t.method, "n_switchers": r.meta["n_switchers"],
+                             "n_stayers": r.meta["n_stayers"], "n_switchers_without_stayers": r.meta["n_switchers_without_stayers"],
+                             "n_switching_countries": r.n_treated_units})
+        dfd = pd.DataFrame(rows)
+        written.append(write_csv(dfd, tables / "table5_dose.csv"))
+        disp = T.dose_display(dfd)
+        written.append(_write_text(tables / "table5_dose.md", T.to_markdown(disp, dz["title"], dz["notes"])))
+        written.append(_write_text(tables / "table5_dose.tex", T.to_latex(disp, dz["title"], dz["notes"])))
     return written
 
 
