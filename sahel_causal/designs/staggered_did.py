@@ -12,8 +12,9 @@ row per term x inference method:
 * ``twfe``: static TWFE (``ATT``) plus the event-study TWFE (``e=<k>``), with the Goodman-Bacon
   decomposition and the de Chaisemartin-D'Haultfoeuille weights in ``diagnostics`` and an RI
   p-value for the static coefficient (exact linear algebra: all draws in one projection);
-* ``sun_abraham`` (:mod:`sahel_causal.did.sun_abraham`), ``imputation``
-  (:mod:`sahel_causal.did.imputation`): analytic (CRV1 / GMM) inference;
+* ``sun_abraham`` (:mod:`sahel_causal.did.sun_abraham`): analytic CRV1 inference;
+  ``imputation`` (:mod:`sahel_causal.did.imputation`): analytic GMM inference and RI (all draws'
+  first stages solved in one batched linear solve);
 * ``dcdh``: DID_l (:mod:`sahel_causal.did.dcdh`) for the non-absorbing treatment column
   ``<cohort>``'s companion given in ``diagnostics["dcdh_treatment"]`` -- see :data:`DCDH_TREATMENT`.
 
@@ -111,6 +112,50 @@ def _ri_twfe(df: pd.DataFrame, spec: StaggeredDidSpec, draws: int, seed: int) ->
         beta = (E * P.y[:, None]).sum(axis=0) / (E * D).sum(axis=0)
     ok = np.isfinite(beta[1:])
     p = (1 + np.sum(np.abs(beta[1:][ok]) >= abs(beta[0]) - 1e-12)) / (1 + ok.sum())
+    return float(p), int(ok.sum())
+
+
+def _ri_imputation(df: pd.DataFrame, spec: StaggeredDidSpec, draws: int, seed: int) -> tuple[float, int]:
+    """RI p-value of the imputation ATT, reassigning entry years across units.
+
+    For each assignment the two-way FE model is fitted on that assignment's untreated cells by
+    solving its normal equations (unit and period effects, first period's effect set to zero)
+    for all draws at once (batched dense solves), then the ATT is the mean of Y - a_i - l_t over
+    treated cells. Units or periods without an untreated cell under a draw are left out of that
+    draw, as :func:`sahel_causal.did.imputation.imputation_did` does.
+    """
+    P = prepare(df, spec.outcome, spec.time, spec.unit, spec.cohort)
+    N, T = int(P.unit.max()) + 1, int(P.tcode.max()) + 1
+    Y = np.zeros((N, T))
+    O = np.zeros((N, T), bool)
+    Y[P.unit, P.tcode] = P.y
+    O[P.unit, P.tcode] = True
+    g_unit = np.zeros(N)
+    g_unit[P.unit] = P.g
+    rng = np.random.default_rng(seed)
+    perms = np.vstack([g_unit] + [rng.permutation(g_unit) for _ in range(draws)])  # B x N
+    times = P.time_labels.astype(float)
+    treated = (perms[:, :, None] > 0) & (times[None, None, :] >= perms[:, :, None] - spec.anticipation) & O[None]
+    U = (O[None] & ~treated).astype(float)  # B x N x T untreated cells
+    nu, nt = U.sum(axis=2), U.sum(axis=1)  # B x N, B x T
+    UY = U * Y[None]
+    k = N + T - 1
+    A = np.zeros((U.shape[0], k, k))
+    idx_n, idx_t = np.arange(N), np.arange(N, k)
+    A[:, idx_n, idx_n] = np.where(nu > 0, nu, 1.0)
+    A[:, idx_t, idx_t] = np.where(nt[:, 1:] > 0, nt[:, 1:], 1.0)
+    A[:, :N, N:] = U[:, :, 1:]
+    A[:, N:, :N] = np.transpose(U[:, :, 1:], (0, 2, 1))
+    rhs = np.concatenate([UY.sum(axis=2), UY.sum(axis=1)[:, 1:]], axis=1)
+    sol = np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+    alpha = sol[:, :N]
+    lam = np.concatenate([np.zeros((U.shape[0], 1)), sol[:, N:]], axis=1)
+    ok_cell = treated & (nu > 0)[:, :, None] & (nt > 0)[:, None, :]
+    tau = (Y[None] - alpha[:, :, None] - lam[:, None, :]) * ok_cell
+    with np.errstate(invalid="ignore", divide="ignore"):
+        att = tau.sum(axis=(1, 2)) / ok_cell.sum(axis=(1, 2))
+    ok = np.isfinite(att[1:])
+    p = (1 + np.sum(np.abs(att[1:][ok]) >= abs(att[0]) - 1e-12)) / (1 + ok.sum())
     return float(p), int(ok.sum())
 
 
@@ -232,6 +277,10 @@ def _run(spec: StaggeredDidSpec, panel: pd.DataFrame, progress: Callable[[str], 
 
         hs = None if not math.isfinite(hi) else list(range(0, int(hi) + 1))
         res = imputation_did(df, spec.outcome, spec.time, spec.unit, spec.cohort, horizons=hs, anticipation=spec.anticipation)
+        if spec.ri_draws:
+            p, n = _ri_imputation(df, spec, spec.ri_draws, spec.seed)
+            extra.append(_ri_row("ATT", res.coef("ATT"), p))
+            diag["ri"] = {"n_assignments": n, "exact": False}
     elif est == "dcdh":
         from sahel_causal.did.dcdh import did_multiplegt
 

@@ -120,3 +120,24 @@ def test_table5_task_pieces_on_real_panel():
     assert sum(x["weight"] * x["estimate"] for x in by) == pytest.approx(r.diagnostics["bacon"]["twfe_balanced"], abs=1e-10)
     fa = table5.first_arrival(data, "actor_g5_jf")
     assert set(fa[fa > 0].unique()) == {2017}
+
+
+def test_imputation_randomization_p_value_matches_brute_force():
+    from sahel_causal.designs.staggered_did import _ri_imputation
+    from sahel_causal.did.imputation import imputation_did
+
+    d = _sim()
+    d = d[np.random.default_rng(2).random(len(d)) > 0.1]  # unbalanced
+    spec = parse({"outcome": "y", "cohort": "g", "estimator": "imputation"}, source="t", where="m")
+    p, n = _ri_imputation(d, spec, draws=25, seed=9)
+    units = np.array(sorted(d.iso3.unique()))
+    g_unit = d.groupby("iso3").g.first().reindex(units).to_numpy()
+    rng = np.random.default_rng(9)
+    obs = imputation_did(d, "y", "year", "iso3", "g").coef("ATT")
+    hits = 0
+    for _ in range(25):
+        perm = dict(zip(units, rng.permutation(g_unit)))
+        b = imputation_did(d.assign(g=d.iso3.map(perm)), "y", "year", "iso3", "g").coef("ATT")
+        hits += abs(b) >= abs(obs) - 1e-12
+    assert n == 25
+    assert p == pytest.approx((1 + hits) / 26)
