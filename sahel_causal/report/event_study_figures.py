@@ -23,6 +23,9 @@ MARKERS = ["o", "s", "D", "^", "v", "P"]
 
 
 def _style(ax, xlabel: str = "Years since entry", ylabel: str = "Effect") -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.axhline(0, color="0.3", lw=0.8)
     ax.axvline(-0.5, color="0.6", lw=0.8, ls="--")
     ax.set_xlabel(xlabel, fontsize=9)
@@ -60,6 +63,8 @@ def draw_event_study(ax, series: Sequence[tuple[str, Any]], window: tuple[float,
             ax.vlines(x[ok], (b - crit * se)[ok], (b + crit * se)[ok], color=c, lw=0.8, alpha=0.6)
         ax.vlines(x[ok], (b - z * se)[ok], (b + z * se)[ok], color=c, lw=2.2)
         ax.plot(x[ok], b[ok], MARKERS[j % len(MARKERS)], color=c, ms=3.8, label=name, mec="white", mew=0.4)
+    if window[0] <= -1 <= window[1]:
+        ax.plot([-1], [0], "o", mfc="white", mec="0.2", ms=4.5, zorder=5)  # reference period (normalised to 0)
     _style(ax)
 
 
@@ -84,7 +89,7 @@ def event_study_panels(per_outcome: Sequence[Sequence[Any]], titles: Sequence[st
     if handles:
         leg_ax = list(axes.flat)[k] if k < nrow * ncol else axes.flat[-1]
         leg_ax.legend(*handles, loc="center", fontsize=9, frameon=False,
-                      title="Thick: pointwise 95% CI\nThin: sup-t 95% band", title_fontsize=8.5)
+                      title="Thick: pointwise 95% CI\nThin: sup-t 95% band\nOpen circle: reference year -1\n(CS pre-periods: year-on-year;\nimputation: post-entry only)", title_fontsize=8.5)
     fig.tight_layout()
     return fig
 
