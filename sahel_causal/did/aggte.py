@@ -107,6 +107,34 @@ class AggteResult:
                       "cband_high": att + crit * seb})
         return pd.DataFrame(frame)
 
+    def tidy_terms(self) -> pd.DataFrame:
+        """The design-results layout: one row per term x inference method, columns ``term,
+        estimate, std_error, p_value, ci_low, ci_high, method``. Terms: ``overall`` and, for
+        dynamic/group/calendar, ``e=<k>`` / ``g=<year>`` / ``t=<year>``; methods ``analytic``
+        (normal, pointwise) and ``multiplier_bootstrap`` (bootstrap SE; the interval of the
+        per-term rows is the sup-t band, the overall row's is pointwise)."""
+        z = stats.norm.ppf(1 - self.alp / 2)
+        prefix = {"dynamic": "e", "group": "g", "calendar": "t"}.get(self.type, "")
+        terms = ["overall"] + [f"{prefix}={v:g}" for v in self.egt]
+        est = np.r_[self.overall_att, self.att_egt]
+        rows = []
+        for method, se, crit in (
+                ("analytic", np.r_[self.overall_se, self.se_egt], np.full(est.size, z)),
+                ("multiplier_bootstrap",
+                 np.r_[self.overall_se_boot, self.se_egt_boot if self.se_egt_boot is not None
+                       else np.full(self.att_egt.size, np.nan)],
+                 np.r_[z, np.full(self.att_egt.size, self.crit_val_egt)])):
+            if method == "multiplier_bootstrap" and not np.isfinite(se).any():
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = np.where(se > 0, 2 * stats.norm.sf(np.abs(est / se)), np.nan)
+            for i, term in enumerate(terms):
+                rows.append({"term": term, "estimate": est[i], "std_error": se[i], "p_value": p[i],
+                             "ci_low": est[i] - crit[i] * se[i], "ci_high": est[i] + crit[i] * se[i],
+                             "method": method})
+        return pd.DataFrame(rows, columns=["term", "estimate", "std_error", "p_value", "ci_low",
+                                           "ci_high", "method"])
+
     def overall(self) -> pd.DataFrame:
         """The overall aggregate as one row: ``type, att, se, ci_low, ci_high, p_value, se_boot``."""
         z = stats.norm.ppf(1 - self.alp / 2)

@@ -493,6 +493,24 @@ def cell_plan(design: PanelDesign, p: ATTgtParams) -> list[tuple[float, int, int
     return plan
 
 
+def _independent_columns(X: np.ndarray) -> np.ndarray:
+    """Drop covariate columns that are collinear within a 2x2 sample (e.g. a dummy that is 0 for
+    every unit of the comparison); fitted values, and so the estimates, are unchanged (R's
+    aliased coefficients)."""
+    k = X.shape[1]
+    if k == 1 or np.linalg.matrix_rank(X) == k:
+        return X
+    from scipy.linalg import qr
+
+    _, R, piv = qr(X, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    r = int(np.sum(d > d[0] * max(X.shape) * np.finfo(float).eps))
+    keep = np.sort(piv[:r])
+    if 0 not in keep:  # keep the intercept column
+        keep = np.sort(np.r_[0, keep[:-1]])
+    return X[:, keep]
+
+
 def _control_mask(G: np.ndarray, gv: float, bound_period: float, p: ATTgtParams) -> np.ndarray:
     never = G == 0
     if p.control_group == "notyettreated":
@@ -531,7 +549,7 @@ def estimate(design: PanelDesign, p: ATTgtParams, drops: tuple[DropRecord, ...] 
         if design.X is None:
             a, psi = _drdid.mean_did_panel(dy, D, wi)
         else:
-            Xc = design.X[min(cur, base)][idx]
+            Xc = _independent_columns(design.X[min(cur, base)][idx])
             ps_fit = None
             if p.est_method != "reg":
                 # the propensity score depends only on the 2x2 sample and the covariate period:

@@ -70,10 +70,9 @@ def n_assignments(G: np.ndarray) -> int:
     return out
 
 
-def enumerate_assignments(G: np.ndarray) -> np.ndarray:
-    """All distinct permutations of ``G`` (rows), the observed one included."""
-    vals, counts = np.unique(G, return_counts=True)
-    n = G.size
+def _multiset_permutations(v: np.ndarray) -> np.ndarray:
+    """All distinct orderings of a short vector (rows)."""
+    vals, counts = np.unique(v, return_counts=True)
     rows: list[np.ndarray] = []
 
     def rec(free: tuple[int, ...], j: int, cur: np.ndarray) -> None:
@@ -85,11 +84,33 @@ def enumerate_assignments(G: np.ndarray) -> np.ndarray:
         for pos in itertools.combinations(free, int(counts[j])):
             cur2 = cur.copy()
             cur2[list(pos)] = vals[j]
-            rest = tuple(i for i in free if i not in set(pos))
-            rec(rest, j + 1, cur2)
+            taken = set(pos)
+            rec(tuple(i for i in free if i not in taken), j + 1, cur2)
 
-    rec(tuple(range(n)), 0, np.zeros(n, dtype=G.dtype))
+    rec(tuple(range(v.size)), 0, np.zeros(v.size, dtype=v.dtype))
     return np.array(rows)
+
+
+def enumerate_assignments(G: np.ndarray) -> np.ndarray:
+    """All distinct permutations of ``G`` (rows), the observed one included.
+
+    The most frequent value (never treated, typically) fills the background; the positions of the
+    other units are enumerated as combinations and the other values' distinct orderings are
+    placed on them.
+    """
+    G = np.asarray(G)
+    vals, counts = np.unique(G, return_counts=True)
+    bg = vals[int(np.argmax(counts))]
+    others = np.sort(G[G != bg])
+    k, n = others.size, G.size
+    if k == 0:
+        return G[None, :].copy()
+    P = np.array(list(itertools.combinations(range(n), k)), dtype=np.int64)
+    L = _multiset_permutations(others)
+    C, A = P.shape[0], L.shape[0]
+    out = np.full((C * A, n), bg, dtype=G.dtype)
+    out[np.arange(C * A)[:, None], np.repeat(P, A, axis=0)] = np.tile(L, (C, 1))
+    return out
 
 
 # =========================================================================== fast kernel

@@ -437,3 +437,25 @@ def test_dynamic_balance_e_and_window(mpdta):
     assert list(win.egt) == [-1.0, 0.0, 1.0, 2.0]
     full = aggte(res, type="dynamic").tidy().set_index("event_time")
     assert win.overall_att == pytest.approx(full.loc[0:2, "att"].mean(), abs=1e-14)
+
+
+def test_collinear_covariates_are_dropped_within_cells(mpdta):
+    """A covariate collinear with another (here 2 * lpop) is aliased as in R: same estimates."""
+    d = mpdta.assign(lpop2=2.0 * mpdta["lpop"])
+    for m in ("dr", "ipw", "reg"):
+        a = _cs(d, xformla="~ lpop + lpop2", est_method=m)
+        b = _cs(d, xformla="~ lpop", est_method=m)
+        np.testing.assert_allclose(a.att, b.att, atol=1e-10)
+        np.testing.assert_allclose(a.se, b.se, atol=1e-10)
+
+
+def test_tidy_terms_layout(mpdta):
+    a = aggte(_cs(mpdta, bstrap=True, biters=200), type="dynamic")
+    t = a.tidy_terms()
+    assert list(t.columns) == ["term", "estimate", "std_error", "p_value", "ci_low", "ci_high", "method"]
+    assert set(t["method"]) == {"analytic", "multiplier_bootstrap"}
+    an = t[t["method"] == "analytic"].set_index("term")
+    assert an.loc["overall", "estimate"] == a.overall_att and an.loc["overall", "std_error"] == a.overall_se
+    assert an.loc["e=0", "estimate"] == pytest.approx(a.tidy().set_index("event_time").loc[0, "att"])
+    s = aggte(_cs(mpdta), type="simple", bstrap=False).tidy_terms()
+    assert list(s["term"]) == ["overall"] and list(s["method"]) == ["analytic"]

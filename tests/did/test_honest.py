@@ -196,3 +196,17 @@ def test_relative_magnitudes_ci_shrinks_to_identified_set():
     step = 0.2 / 2000
     assert res["lb"][0] == pytest.approx(lb_id, abs=step + 1e-12)
     assert res["ub"][0] == pytest.approx(ub_id, abs=step + 1e-12)
+
+
+def test_flci_matches_diff_diff(medicaid):
+    """diff-diff's independent optimal FLCI (a private function of diff-diff 3.13: skipped if absent)."""
+    hd = pytest.importorskip("diff_diff.honest_did")
+    if not hasattr(hd, "_compute_optimal_flci"):
+        pytest.skip("diff-diff has no _compute_optimal_flci")
+    b, S = medicaid
+    for l in (np.array([1.0, 0.0]), np.array([0.5, 0.5])):
+        for M in (0.0, 0.01, 0.02):
+            ours = sensitivity_smoothness(b, S, 5, 2, m_vec=[M], l_vec=l)
+            lb, ub = hd._compute_optimal_flci(b[:5], b[5:], S, l, 5, 2, M)
+            assert ours["lb"][0] == pytest.approx(lb, abs=2e-6)
+            assert ours["ub"][0] == pytest.approx(ub, abs=2e-6)

@@ -22,6 +22,8 @@ def test_defaults_and_att_gt_kwargs():
     assert s.aggregations == ("simple", "dynamic") and s.seed == 20211
     assert set(ESTIMATORS) >= {"cs_dr", "cs_ipw", "cs_reg", "sun_abraham", "imputation", "twfe", "dcdh"}
     assert _p(estimator="twfe").est_method is None
+    assert _p(estimator="dcdh", treatment="tsctp_active").treatment == "tsctp_active"
+    assert s.treatment is None
 
 
 @pytest.mark.parametrize("kw, field", [
@@ -37,6 +39,7 @@ def test_defaults_and_att_gt_kwargs():
     ({"min_e": 3, "max_e": 1}, "min_e"),
     ({"honest_mbar": [0.5, "1"]}, "honest_mbar"),
     ({"typo_key": 1}, "typo_key"),
+    ({"treatment": 1}, "treatment"),
     ({"design": "regression"}, "design"),
 ])
 def test_strict_errors_name_source_and_field(kw, field):

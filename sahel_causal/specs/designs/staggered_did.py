@@ -21,6 +21,8 @@ key                         meaning                                             
 ``cohort``                  first treated year, 0 = never treated (``gname``)            required
 ``estimator``               one of :data:`ESTIMATORS`                                    required
 ``unit``, ``time``          unit and period columns (``idname``, ``tname``)              iso3, year
+``treatment``               0/1 treatment-status column for twfe/dcdh (switching on and  none
+                            off allowed for dcdh); none = ``1{time >= cohort > 0}``
 ``covariates``              list of columns, taken at the base period (``xformla``)      []
 ``control_group``           ``"nevertreated"`` or ``"notyettreated"``                    nevertreated
 ``base_period``             ``"varying"`` or ``"universal"``                             varying
@@ -70,6 +72,7 @@ class StaggeredDidSpec:
     estimator: str
     unit: str = "iso3"
     time: str = "year"
+    treatment: str | None = None
     covariates: tuple[str, ...] = ()
     control_group: str = "nevertreated"
     base_period: str = "varying"
@@ -205,6 +208,7 @@ def parse(model: Mapping[str, Any], *, source: str, where: str) -> StaggeredDidS
     get = lambda k: m.get(k, d[k].default)  # noqa: E731
     kw["unit"] = c.string("unit", get("unit"))
     kw["time"] = c.string("time", get("time"))
+    kw["treatment"] = c.opt_string("treatment", get("treatment"))
     kw["covariates"] = c.str_list("covariates", m.get("covariates", []))
     kw["control_group"] = c.choice("control_group", get("control_group"), CONTROL_GROUPS)
     kw["base_period"] = c.choice("base_period", get("base_period"), BASE_PERIODS)

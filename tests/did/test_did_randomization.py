@@ -87,3 +87,17 @@ def test_sampled_draws_reproducible_and_valid():
     np.testing.assert_array_equal(a.null, b.null)
     assert a.p_value == b.p_value and 0.0 < a.p_value <= 1.0
     assert a.statistic == pytest.approx(aggte(res, type="dynamic").overall_att, abs=1e-13)
+
+
+def test_weighted_kernel_matches_brute_force():
+    df = _tiny(seed=4)
+    df["w"] = df["id"].map(dict(zip(range(7), [1.0, 2.0, 0.5, 1.5, 1.0, 3.0, 1.0])))
+    kw = dict(bstrap=False, weightsname="w", control_group="notyettreated")
+    res = att_gt(df, "y", "t", "id", "G", **kw)
+    ri = randomization_inference(res, type="dynamic")
+    G = df.groupby("id")["G"].first().to_numpy()
+    brute = []
+    for perm in {tuple(p) for p in itertools.permutations(G)}:
+        d2 = df.assign(G=df["id"].map(dict(zip(range(7), perm))))
+        brute.append(aggte(att_gt(d2, "y", "t", "id", "G", **kw), type="dynamic", na_rm=True).overall_att)
+    np.testing.assert_allclose(np.sort(ri.null), np.sort(brute), atol=1e-12)
