@@ -15,8 +15,9 @@ row per term x inference method:
 * ``sun_abraham`` (:mod:`sahel_causal.did.sun_abraham`): analytic CRV1 inference;
   ``imputation`` (:mod:`sahel_causal.did.imputation`): analytic GMM inference and RI (all draws'
   first stages solved in one batched linear solve);
-* ``dcdh``: DID_l (:mod:`sahel_causal.did.dcdh`) for the non-absorbing treatment column
-  ``<cohort>``'s companion given in ``diagnostics["dcdh_treatment"]`` -- see :data:`DCDH_TREATMENT`.
+* ``dcdh``: DID_l (:mod:`sahel_causal.did.dcdh`) for the (possibly non-absorbing) 0/1
+  treatment column ``spec.treatment`` (default: ``1{time >= cohort > 0}``); ``ATT`` = the mean
+  of DID_l over l = 1..max_e+1; placebos for l = 1..-min_e-1.
 
 Every estimator uses the same sample: rows with a missing outcome are dropped (recorded).
 Assumptions and estimands are those of each estimator's module (parallel trends of untreated
@@ -36,11 +37,6 @@ from scipy import stats
 from sahel_causal.did._common import RESULT_COLUMNS, DidResult, event_term, fe_design, prepare, residualize, sup_t_critical, wald_test
 from sahel_causal.errors import SpecificationError
 from sahel_causal.specs.designs.staggered_did import StaggeredDidSpec
-
-#: Non-absorbing treatment used by the ``dcdh`` estimator, by cohort column (the spec of
-#: didcore has no ``treatment`` field yet): partnership membership switched off during
-#: Section 7008 aid suspensions.
-DCDH_TREATMENT: dict[str, str] = {"tsctp_g": "tsctp_active", "tsctp_entry_year": "tsctp_active"}
 
 
 @dataclass(frozen=True)
@@ -242,7 +238,10 @@ def _run(spec: StaggeredDidSpec, panel: pd.DataFrame, progress: Callable[[str], 
     elif est == "twfe":
         from sahel_causal.did.twfe import bacon_decomposition, bacon_summary, dcdh_summary, dcdh_weights, twfe_event_study, twfe_static
 
-        st = twfe_static(df, spec.outcome, spec.time, spec.unit, spec.cohort)
+        if spec.treatment is not None and spec.treatment not in df.columns:
+            raise SpecificationError(f"staggered_did: treatment column {spec.treatment!r} is not in the panel")
+        st = (twfe_static(df, spec.outcome, spec.time, spec.unit, dname=spec.treatment) if spec.treatment
+              else twfe_static(df, spec.outcome, spec.time, spec.unit, spec.cohort))
         leads = int(-lo) if math.isfinite(lo) else 6
         lags = int(hi) if math.isfinite(hi) else 10
         es = twfe_event_study(df, spec.outcome, spec.time, spec.unit, spec.cohort, leads=leads, lags=lags)
@@ -284,10 +283,12 @@ def _run(spec: StaggeredDidSpec, panel: pd.DataFrame, progress: Callable[[str], 
     elif est == "dcdh":
         from sahel_causal.did.dcdh import did_multiplegt
 
-        tr = DCDH_TREATMENT.get(spec.cohort)
-        if tr is None or tr not in df.columns:
-            raise SpecificationError(f"staggered_did: estimator 'dcdh' needs a non-absorbing treatment for cohort {spec.cohort!r}; "
-                                     f"known: {DCDH_TREATMENT}")
+        tr = spec.treatment
+        if tr is None:
+            tr = "__treated_from_cohort"
+            df[tr] = ((df[spec.cohort] > 0) & (df[spec.time] >= df[spec.cohort])).astype(float)
+        elif tr not in df.columns:
+            raise SpecificationError(f"staggered_did: treatment column {tr!r} is not in the panel; see data/processed/codebook.md")
         eff = int(hi) + 1 if math.isfinite(hi) else 5
         pl = int(-lo) - 1 if math.isfinite(lo) and lo < -1 else 3
         res = did_multiplegt(df, spec.outcome, spec.time, spec.unit, tr, effects=eff, placebo=pl,

@@ -240,6 +240,8 @@ def sup_t_critical(vcov: np.ndarray, alpha: float = 0.05, draws: int = 100_000, 
 
     The (1-alpha) quantile of max_j |Z_j| / sd_j with Z ~ N(0, vcov), by seeded simulation.
     """
+    if not np.isfinite(vcov).all():
+        return math.nan
     sd = np.sqrt(np.diag(vcov))
     ok = sd > 0
     if not ok.any():
@@ -255,7 +257,7 @@ def sup_t_critical(vcov: np.ndarray, alpha: float = 0.05, draws: int = 100_000, 
 def wald_test(beta: np.ndarray, vcov: np.ndarray) -> tuple[float, int, float]:
     """Joint Wald chi-square test that all ``beta`` are zero: (statistic, df, p-value)."""
     beta = np.asarray(beta, float)
-    if beta.size == 0:
+    if beta.size == 0 or not (np.isfinite(beta).all() and np.isfinite(vcov).all()):
         return math.nan, 0, math.nan
     stat = float(beta @ np.linalg.pinv(vcov) @ beta)
     k = int(np.linalg.matrix_rank(vcov))

@@ -159,3 +159,19 @@ def test_table5_task_is_byte_reproducible(tmp_path):
     assert [p.name for p in a] == [p.name for p in b]
     for pa, pb in zip(a, b):
         assert hashlib.sha256(pa.read_bytes()).hexdigest() == hashlib.sha256(pb.read_bytes()).hexdigest(), pa.name
+
+
+def test_dcdh_design_uses_switching_treatment_column():
+    from sahel_causal.did.simulate import switching_panel
+
+    d = switching_panel(noise=0.0).rename(columns={"id": "iso3", "t": "year"})
+    d["g"] = d["F"]
+    spec = parse({"outcome": "y", "cohort": "g", "estimator": "dcdh", "treatment": "d", "bootstrap": False,
+                  "min_e": -3, "max_e": 3}, source="t", where="m")
+    r = run(spec, d)
+    truth = d[d.F > 0].assign(e=lambda x: x.year - x.F).groupby("e").te.mean()
+    for e in range(4):
+        assert r.estimates.coef(f"e={e}") == pytest.approx(truth[e], abs=1e-10)
+    bad = parse({"outcome": "y", "cohort": "g", "estimator": "dcdh", "treatment": "nope"}, source="t", where="m")
+    with pytest.raises(SpecificationError, match="not in the panel"):
+        run(bad, d)
