@@ -72,7 +72,7 @@ def summary_grid(results: Sequence[Any], outcomes: Sequence[str], outcome_labels
         ("Control countries", lambda r: str(r.diagnostics["n_control_units"])),
         ("Country-years", lambda r: str(r.estimates.n_obs)),
         ("Few treated clusters", lambda r: "yes" if r.diagnostics["n_treated_units"] < few_treated_threshold else "no"),
-        ("Pre-trend test p (CS, e = -6..-2)", lambda r: _fmt(r.diagnostics.get("pretrend_wald", {}).get("p_value", math.nan))),
+        ("Pre-trend test p (CS, e = -6..-1)", lambda r: _fmt(r.diagnostics.get("pretrend_wald", {}).get("p_value", math.nan))),
     ]:
         row = {"": name}
         for o, ol in zip(outcomes, outcome_labels):
