@@ -148,8 +148,9 @@ def diagnostics_display(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def event_grid(results: Sequence[Any], outcome_labels: Sequence[str]) -> pd.DataFrame:
-    """Stacked event-study table: rows = relative years (estimate, SE) and sample rows; columns = outcomes."""
+def event_grid(results: Sequence[Any], outcome_labels: Sequence[str], wing: Sequence[Any] = ()) -> pd.DataFrame:
+    """Stacked event-study table: rows = relative years (estimate, SE), the mean post effect with
+    Wing et al. weights if given, and sample rows; columns = outcomes."""
     terms = [t for t in results[0].estimates.terms if t != "ATT"] + ["ATT"]
     rows = []
     for term in terms:
@@ -161,6 +162,12 @@ def event_grid(results: Sequence[Any], outcome_labels: Sequence[str]) -> pd.Data
                 row[ol] = f"{_fmt(x.estimate)}{_stars(x.p_value)} ({_fmt(x.std_error)})"
             else:
                 row[ol] = "--"
+        rows.append(row)
+    if wing:
+        row = {"": "Mean k = 0..post, Wing weights"}
+        for r, ol in zip(wing, outcome_labels):
+            x = r.tidy().set_index("term").loc["ATT"]
+            row[ol] = f"{_fmt(x.estimate)}{_stars(x.p_value)} ({_fmt(x.std_error)})"
         rows.append(row)
     for name, fn in [
         ("Coups (events used)", lambda r: str(r.diagnostics["n_events_used"])),

@@ -185,10 +185,15 @@ def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[st
     for o in c["outcomes"]:
         spec = sspec.parse({**c["defaults"], "outcome": o, "id": f"{o}::stacked"}, source=source, where=f"coups {o}")
         cres.append(coups.run(spec, data, progress=progress))
+    wres = []
+    for o in c["outcomes"]:
+        spec = sspec.parse({**c["defaults"], "weighting": "wing", "outcome": o, "id": f"{o}::stacked_wing"}, source=source,
+                           where=f"coups {o} (wing)")
+        wres.append(coups.run(spec, data, progress=progress))
     long_b = pd.concat([r.tidy().assign(n_events=r.diagnostics["n_events_used"], n_event_countries=r.diagnostics["n_treated_units"],
-                                        pretrend_p=r.diagnostics["pretrend_wald"]["p_value"]) for r in cres], ignore_index=True)
+                                        pretrend_p=r.diagnostics["pretrend_wald"]["p_value"]) for r in cres + wres], ignore_index=True)
     written.append(write_csv(long_b, tables / "table5_coup_events.csv"))
-    disp_b = T.event_grid(cres, c["outcome_labels"])
+    disp_b = T.event_grid(cres, c["outcome_labels"], wing=wres)
     written.append(_write_text(tables / "table5_coup_events.md", T.to_markdown(disp_b, tab["title_coups"], tab["notes_coups"])))
     written.append(_write_text(tables / "table5_coup_events.tex", T.to_latex(disp_b, tab["title_coups"], tab["notes_coups"])))
     fig = F.coup_event_panels(cres, c["outcome_labels"], (-c["defaults"].get("pre", 3), c["defaults"].get("post", 3)))
