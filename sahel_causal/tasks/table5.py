@@ -57,6 +57,17 @@ def derive(panel: pd.DataFrame, raw: dict[str, Any], source: str) -> pd.DataFram
     return out
 
 
+def _exclude_ever(data: pd.DataFrame, columns: list[str], source: str) -> pd.DataFrame:
+    """Drop the untreated units that are ever 1 in any of ``columns`` (e.g. other U.S. CT programs)."""
+    if not columns:
+        return data
+    bad = [c for c in columns if c not in data.columns]
+    if bad:
+        raise SpecificationError(f"{source}: [[robustness]] exclude_ever: unknown column(s) {bad}")
+    ever = data.groupby("iso3")[columns].transform("max").max(axis=1) == 1
+    return data[~ever | data["tsctp_entry_year"].notna()].reset_index(drop=True)
+
+
 def partnership_models(raw: dict[str, Any], source: str) -> list[Any]:
     """Expand [defaults] x [grid] outcomes x columns (+ explicit [[model]]) into parsed specs."""
     from sahel_causal.specs.designs.staggered_did import parse
@@ -77,7 +88,7 @@ def partnership_models(raw: dict[str, Any], source: str) -> list[Any]:
         for i, col in enumerate(raw.get("robustness", [])):
             if not isinstance(col, dict) or "key" not in col:
                 raise SpecificationError(f"{source}: [[robustness]] #{i + 1}: needs a 'key'")
-            m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label")}, "outcome": o,
+            m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label", "exclude_ever")}, "outcome": o,
                  "id": f"{o}::{col['key']}", "label": col.get("label", col["key"])}
             models.append(parse(m, source=source, where=f"robustness {o} x {col['key']}"))
     return models
@@ -94,7 +105,8 @@ def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None]
     data = derive(panel, raw, source)
     models = partnership_models(raw, source)
     grid = raw["grid"]
-    results = [run(m, data, progress=progress) for m in models]
+    excl = {c["key"]: c["exclude_ever"] for c in raw.get("robustness", []) if "exclude_ever" in c}
+    results = [run(m, _exclude_ever(data, excl.get(m.id.split("::")[1], []), source), progress=progress) for m in models]
     tables = results_dir / "tables"
     figures = results_dir / "figures"
     written: list[Path] = []
@@ -111,7 +123,7 @@ def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None]
         rob_res = [r for r in results if r.model_id.split("::")[1] in dict(rob) or r.model_id.endswith("::cs")]
         rg = T.summary_grid(rob_res, grid["outcomes"], grid["outcome_labels"], [("cs", "CS (Table 5)")] + rob)
         rtitle = "Table 5 (robustness). Partnership entry: comparison group, base period and entry-year coding"
-        rnotes = ["As Table 5. Not-yet-treated: countries that enter later serve as controls until they enter. Alternative entry years: PSI partners coded from the start of training (Mali 2003; Chad, Mauritania, Niger 2004) and Burkina Faso from 2009 (tsctp_entry_year_alt). Universal base period: every pre- and post-period compared with the year before entry."]
+        rnotes = ["As Table 5. Not-yet-treated: countries that enter later serve as controls until they enter. Alternative entry years: PSI partners coded from the start of training (Mali 2003; Chad, Mauritania, Niger 2004) and Burkina Faso from 2009 (tsctp_entry_year_alt). Universal base period: every pre- and post-period compared with the year before entry. Without PREACT/SGI partners: never-partnered controls that took part in the East African CT partnership or the Security Governance Initiative (similar U.S. programs) are dropped (30 controls remain). The sample rows below are those of Table 5's CS column."]
         written.append(_write_text(tables / "table5_robustness.md", T.to_markdown(rg, rtitle, rnotes)))
         written.append(_write_text(tables / "table5_robustness.tex", T.to_latex(rg, rtitle, rnotes)))
     diag = T.diagnostics_frame(results, labels)
