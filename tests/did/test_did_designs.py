@@ -175,3 +175,17 @@ def test_dcdh_design_uses_switching_treatment_column():
     bad = parse({"outcome": "y", "cohort": "g", "estimator": "dcdh", "treatment": "nope"}, source="t", where="m")
     with pytest.raises(SpecificationError, match="not in the panel"):
         run(bad, d)
+
+
+def test_exclude_ever_drops_only_untreated_program_members():
+    from sahel_causal.pipeline import load_panel
+    from sahel_causal.tasks import table5
+
+    panel = load_panel()
+    out = table5._exclude_ever(panel, ["preact_partner", "sgi_partner"], "t")
+    members = set(panel.loc[(panel.preact_partner == 1) | (panel.sgi_partner == 1), "iso3"])
+    partners = set(panel.loc[panel.tsctp_entry_year.notna(), "iso3"])
+    assert set(out.iso3) == set(panel.iso3) - (members - partners)
+    assert partners <= set(out.iso3)
+    with pytest.raises(SpecificationError, match="exclude_ever"):
+        table5._exclude_ever(panel, ["nope"], "t")
