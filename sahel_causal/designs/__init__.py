@@ -1,0 +1,1 @@
+"""Study designs: ``run(spec, panel, *, progress=None) -> result`` per design (pure, deterministic)."""

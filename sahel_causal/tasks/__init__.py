@@ -1,1 +1,1 @@
-"""File-writing edges of the pipeline: one module per output task (see the integration contract)."""
+"""File-writing edges of the pipeline: one ``make(panel, results_dir, progress)`` per output."""

@@ -1,0 +1,272 @@
+"""Table 5 and its figures: partnership entry as a staggered treatment, coups as events, and the
+arrival of external security actors (the file-writing edge; estimation lives in designs/).
+
+Reads ``analysis/specs/table5_partnership_did.toml`` (and ``table5_appendix_events.toml``),
+derives the outcomes declared there on a copy of the panel, runs every model and writes
+``results/tables/table5_*.{csv,md,tex}`` and ``results/figures/table5_*.{png,pdf}``.
+Deterministic: every random draw is seeded in the spec files.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from sahel_causal.errors import SpecificationError
+from sahel_causal.paths import PROJECT_ROOT
+
+SPEC = Path("analysis/specs/table5_partnership_did.toml")
+APPENDIX_SPEC = Path("analysis/specs/table5_appendix_events.toml")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    p = path if path.is_absolute() else PROJECT_ROOT / path
+    try:
+        with open(p, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as e:
+        raise SpecificationError(f"{path}: specification file not found") from e
+    except tomllib.TOMLDecodeError as e:
+        raise SpecificationError(f"{path}: invalid TOML ({e})") from e
+
+
+def derive(panel: pd.DataFrame, raw: dict[str, Any], source: str) -> pd.DataFrame:
+    """Copy of the panel with the spec's [[derive]] variables and its [sample] years applied."""
+    from sahel_causal.specs.io import _Ctx, _derive
+    from sahel_causal.specs.transform import apply_derive
+
+    out = panel.copy()
+    ctx = _Ctx(source)
+    for i, d in enumerate(raw.get("derive", [])):
+        spec = _derive(ctx, d, i)
+        if spec.name in out.columns:
+            raise SpecificationError(f"{source}: [derive {spec.name}] would overwrite a panel column")
+        out[spec.name] = apply_derive(out, spec, source)
+    for name in raw.get("transform", {}).get("asinh", []):
+        if name not in out.columns:
+            raise SpecificationError(f"{source}: [transform] asinh: unknown variable {name!r}")
+        out[name] = np.arcsinh(out[name].astype(float))
+    years = raw.get("sample", {}).get("years")
+    if years is not None:
+        if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) and not isinstance(y, bool) for y in years)):
+            raise SpecificationError(f"{source}: [sample] years: must be [first, last] integers, got {years!r}")
+        out = out[(out["year"] >= years[0]) & (out["year"] <= years[1])].reset_index(drop=True)
+    return out
+
+
+def _exclude_ever(data: pd.DataFrame, columns: list[str], source: str) -> pd.DataFrame:
+    """Drop the untreated units that are ever 1 in any of ``columns`` (e.g. other U.S. CT programs)."""
+    if not columns:
+        return data
+    bad = [c for c in columns if c not in data.columns]
+    if bad:
+        raise SpecificationError(f"{source}: [[robustness]] exclude_ever: unknown column(s) {bad}")
+    ever = data.groupby("iso3")[columns].transform("max").max(axis=1) == 1
+    return data[~ever | data["tsctp_entry_year"].notna()].reset_index(drop=True)
+
+
+def partnership_models(raw: dict[str, Any], source: str) -> list[Any]:
+    """Expand [defaults] x [grid] outcomes x columns (+ explicit [[model]]) into parsed specs."""
+    from sahel_causal.specs.designs.staggered_did import parse
+
+    grid = raw.get("grid")
+    if not isinstance(grid, dict) or "outcomes" not in grid or "columns" not in grid:
+        raise SpecificationError(f"{source}: [grid] needs 'outcomes' and 'columns'")
+    defaults = dict(raw.get("defaults", {}))
+    models = []
+    for o in grid["outcomes"]:
+        for col in grid["columns"]:
+            if not isinstance(col, dict) or "key" not in col:
+                raise SpecificationError(f"{source}: [grid] columns: each entry needs a 'key'")
+            m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label")}, "outcome": o,
+                 "id": f"{o}::{col['key']}", "label": col.get("label", col["key"])}
+            models.append(parse(m, source=source, where=f"grid {o} x {col['key']}"))
+    for o in grid["outcomes"]:
+        for i, col in enumerate(raw.get("robustness", [])):
+            if not isinstance(col, dict) or "key" not in col:
+                raise SpecificationError(f"{source}: [[robustness]] #{i + 1}: needs a 'key'")
+            m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label", "exclude_ever")}, "outcome": o,
+                 "id": f"{o}::{col['key']}", "label": col.get("label", col["key"])}
+            models.append(parse(m, source=source, where=f"robustness {o} x {col['key']}"))
+    return models
+
+
+def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None) -> list[Path]:
+    """Write Table 5 (partnership DiD), its diagnostics, event-study and sensitivity figures."""
+    from sahel_causal.designs.staggered_did import run
+    from sahel_causal.pipeline import _write_text, write_csv
+    from sahel_causal.report import did_tables as T
+
+    raw = _read(SPEC)
+    source = SPEC.as_posix()
+    data = derive(panel, raw, source)
+    models = partnership_models(raw, source)
+    grid = raw["grid"]
+    excl = {c["key"]: c["exclude_ever"] for c in raw.get("robustness", []) if "exclude_ever" in c}
+    results = [run(m, _exclude_ever(data, excl.get(m.id.split("::")[1], []), source), progress=progress) for m in models]
+    tables = results_dir / "tables"
+    figures = results_dir / "figures"
+    written: list[Path] = []
+    tab = raw["table"]
+    labels = dict(zip(grid["outcomes"], grid["outcome_labels"]))
+    cols = [(c["key"], c["label"]) for c in grid["columns"]]
+    main = [r for r in results if r.model_id.split("::")[1] in dict(cols)]
+    written.append(write_csv(T.long_frame(results, labels, dict(cols)), tables / "table5_partnership.csv"))
+    grid_df = T.summary_grid(main, grid["outcomes"], grid["outcome_labels"], cols)
+    written.append(_write_text(tables / "table5_partnership.md", T.to_markdown(grid_df, tab["title"], tab["notes"])))
+    written.append(_write_text(tables / "table5_partnership.tex", T.to_latex(grid_df, tab["title"], tab["notes"])))
+    rob = [(c["key"], c.get("label", c["key"])) for c in raw.get("robustness", [])]
+    if rob:
+        rob_res = [r for r in results if r.model_id.split("::")[1] in dict(rob) or r.model_id.endswith("::cs")]
+        rg = T.summary_grid(rob_res, grid["outcomes"], grid["outcome_labels"], [("cs", "CS (Table 5)")] + rob)
+        rtitle = "Table 5 (robustness). Partnership entry: comparison group, base period and entry-year coding"
+        rnotes = ["As Table 5. Not-yet-treated: countries that enter later serve as controls until they enter. Alternative entry years: PSI partners coded from the start of training (Mali 2003; Chad, Mauritania, Niger 2004) and Burkina Faso from 2009 (tsctp_entry_year_alt). Universal base period: every pre- and post-period compared with the year before entry. Without PREACT/SGI partners: never-partnered controls that took part in the East African CT partnership or the Security Governance Initiative (similar U.S. programs) are dropped (30 controls remain). The sample rows below are those of Table 5's CS column."]
+        written.append(_write_text(tables / "table5_robustness.md", T.to_markdown(rg, rtitle, rnotes)))
+        written.append(_write_text(tables / "table5_robustness.tex", T.to_latex(rg, rtitle, rnotes)))
+    diag = T.diagnostics_frame(results, labels)
+    written.append(write_csv(diag, tables / "table5_diagnostics.csv"))
+    dd = T.diagnostics_display(diag)
+    dnotes = [
+        "Goodman-Bacon (2021) decomposition of static TWFE on the balanced subsample (countries observed in every year of the outcome's sample); w = weight of each comparison type (they sum to one), DD = weighted mean 2x2 estimate. 'Later vs earlier' uses already-partnered countries as controls (the forbidden comparison).",
+        "dCDH: de Chaisemartin & D'Haultfoeuille (2020) weights of TWFE on treated country-years (full unbalanced sample); negative weights / treated cells; sigma_fe = |TWFE| / sd(weights), the smallest cross-cell SD of effects under which the true ATT could have the opposite sign.",
+    ]
+    dtitle = "Table 5 (diagnostics). Two-way fixed effects under staggered partnership entry"
+    written.append(_write_text(tables / "table5_diagnostics.md", T.to_markdown(dd, dtitle, dnotes)))
+    written.append(_write_text(tables / "table5_diagnostics.tex", T.to_latex(dd, dtitle, dnotes)))
+    written += _figures(results, raw, labels, figures, data, progress)
+    written += make_appendix(panel, results_dir, progress)
+    return written
+
+
+def _figures(results, raw, labels, figures: Path, data: pd.DataFrame, progress) -> list[Path]:
+    from sahel_causal.report import event_study_figures as F
+    from sahel_causal.report.figures import save_figure
+
+    grid = raw["grid"]
+    keys = grid.get("figure_estimators", ["cs", "sa", "imputation"])
+    names = {c["key"]: c["label"] for c in grid["columns"]}
+    out: list[Path] = []
+    fig = F.event_study_panels(
+        [[r for r in results if r.outcome == o and r.model_id.split("::")[1] in keys] for o in grid["outcomes"]],
+        [labels[o] for o in grid["outcomes"]], names, window=(raw["defaults"].get("min_e", -6), raw["defaults"].get("max_e", 10)))
+    out += save_figure(fig, figures, "table5_event_study")
+    # HonestDiD sensitivity of the Sun & Abraham event study (long differences to e = -1)
+    h = raw.get("honest", {})
+    rows = []
+    for o in h.get("outcomes", []):
+        r = next(r for r in results if r.outcome == o and r.model_id.endswith("::sa"))
+        rm, sd, ci = honest_frames(r.estimates, h["pre"], h["post"], h["mbar"], h["m_multiples_of_se"])
+        rows.append((labels[o], rm, sd, ci))
+    if rows:
+        fig = F.sensitivity_grid(rows, f"Mean effect, years 0-{h['post'] - 1}")
+        out += save_figure(fig, figures, "table5_honest_sensitivity")
+    return out
+
+
+def first_arrival(panel: pd.DataFrame, column: str, unit: str = "iso3", time: str = "year") -> pd.Series:
+    """First period with ``column`` == 1 for each row's unit (0 = never), aligned with ``panel``."""
+    if column not in panel.columns:
+        raise SpecificationError(f"table5: column {column!r} is not in the panel; see data/processed/codebook.md")
+    first = panel.loc[panel[column] == 1].groupby(unit)[time].min()
+    return panel[unit].map(first).fillna(0).astype(int)
+
+
+def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None) -> list[Path]:
+    """Tables 5B (coups as events) and 5C (external actors) and the coup event-study figure."""
+    from sahel_causal.designs import event_study_coups as coups
+    from sahel_causal.designs.staggered_did import run as run_did
+    from sahel_causal.pipeline import _write_text, write_csv
+    from sahel_causal.report import did_tables as T
+    from sahel_causal.report import event_study_figures as F
+    from sahel_causal.report.figures import save_figure
+    from sahel_causal.specs.designs import stacked_event_study as sspec
+    from sahel_causal.specs.designs.staggered_did import parse as parse_did
+
+    raw = _read(APPENDIX_SPEC)
+    source = APPENDIX_SPEC.as_posix()
+    data = derive(panel, raw, source)
+    tab = raw["table"]
+    tables, figures = results_dir / "tables", results_dir / "figures"
+    written: list[Path] = []
+    # --- B: coups as events
+    c = raw["coups"]
+    cres = []
+    for o in c["outcomes"]:
+        spec = sspec.parse({**c["defaults"], "outcome": o, "id": f"{o}::stacked"}, source=source, where=f"coups {o}")
+        cres.append(coups.run(spec, data, progress=progress))
+    wres = []
+    for o in c["outcomes"]:
+        spec = sspec.parse({**c["defaults"], "weighting": "wing", "outcome": o, "id": f"{o}::stacked_wing"}, source=source,
+                           where=f"coups {o} (wing)")
+        wres.append(coups.run(spec, data, progress=progress))
+    long_b = pd.concat([r.tidy().assign(n_events=r.diagnostics["n_events_used"], n_event_countries=r.diagnostics["n_treated_units"],
+                                        pretrend_p=r.diagnostics["pretrend_wald"]["p_value"]) for r in cres + wres], ignore_index=True)
+    written.append(write_csv(long_b, tables / "table5_coup_events.csv"))
+    disp_b = T.event_grid(cres, c["outcome_labels"], wing=wres)
+    written.append(_write_text(tables / "table5_coup_events.md", T.to_markdown(disp_b, tab["title_coups"], tab["notes_coups"])))
+    written.append(_write_text(tables / "table5_coup_events.tex", T.to_latex(disp_b, tab["title_coups"], tab["notes_coups"])))
+    fig = F.coup_event_panels(cres, c["outcome_labels"], (-c["defaults"].get("pre", 3), c["defaults"].get("post", 3)))
+    written += save_figure(fig, figures, "table5_coup_events")
+    # --- C: external actors
+    a = raw["actors"]
+    ares = []
+    for act in a["actors"]:
+        gcol = f"{act}_first"
+        d2 = data.assign(**{gcol: first_arrival(data, act)})
+        for o in a["outcomes"]:
+            spec = parse_did({**a["defaults"], "outcome": o, "cohort": gcol, "id": f"{o}::{act}"}, source=source,
+                             where=f"actors {act} x {o}")
+            ares.append(run_did(spec, d2, progress=progress))
+    written.append(write_csv(pd.concat([r.tidy().assign(n_treated_units=r.diagnostics["n_treated_units"],
+                                                        pretrend_p=r.diagnostics.get("pretrend_wald", {}).get("p_value"))
+                                        for r in ares], ignore_index=True), tables / "table5_external_actors.csv"))
+    disp_c = T.actor_grid(ares, a["actors"], a["actor_labels"], a["outcomes"], a["outcome_labels"])
+    written.append(_write_text(tables / "table5_external_actors.md", T.to_markdown(disp_c, tab["title_actors"], tab["notes_actors"])))
+    written.append(_write_text(tables / "table5_external_actors.tex", T.to_latex(disp_c, tab["title_actors"], tab["notes_actors"])))
+    # --- D: continuous dose
+    dz = raw.get("dose")
+    if dz:
+        from sahel_causal.did.continuous import was_stayers
+        from threadpoolctl import threadpool_limits
+
+        rows = []
+        with threadpool_limits(limits=1, user_api="blas"):
+            for o, ol in zip(dz["outcomes"], dz["outcome_labels"]):
+                r = was_stayers(data, o, "year", "iso3", dz["dose"], bootstrap=dz["bootstrap"], seed=dz["seed"])
+                t = r.tidy().iloc[0]
+                rows.append({"outcome": o, "label": ol, "estimate": t.estimate, "std_error": t.std_error, "p_value": t.p_value,
+                             "ci_low": t.ci_low, "ci_high": t.ci_high, "method": t.method, "n_switchers": r.meta["n_switchers"],
+                             "n_stayers": r.meta["n_stayers"], "n_switchers_without_stayers": r.meta["n_switchers_without_stayers"],
+                             "n_switching_countries": r.n_treated_units})
+        dfd = pd.DataFrame(rows)
+        written.append(write_csv(dfd, tables / "table5_dose.csv"))
+        disp = T.dose_display(dfd)
+        written.append(_write_text(tables / "table5_dose.md", T.to_markdown(disp, dz["title"], dz["notes"])))
+        written.append(_write_text(tables / "table5_dose.tex", T.to_latex(disp, dz["title"], dz["notes"])))
+    return written
+
+
+def honest_inputs(res: Any, pre: int, post: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Event-study vector (e = -pre..-2, 0..post-1; reference e = -1 omitted) and its covariance."""
+    es = [e for e in range(-pre - 1, -1)] + list(range(post))
+    idx = [res.terms.index(f"e={e}") for e in es if f"e={e}" in res.terms]
+    npre = sum(1 for e in es if e < 0 and f"e={e}" in res.terms)
+    V = res.vcov_matrix()[np.ix_(idx, idx)]
+    return np.asarray(res.estimate)[idx], V, npre, len(idx) - npre
+
+
+def honest_frames(res: Any, pre: int, post: int, mbar: list[float], m_mult: list[float]) -> tuple[pd.DataFrame, pd.DataFrame, tuple[float, float]]:
+    """HonestDiD robust CIs for the average of the first ``post`` effects: relative magnitudes
+    (Mbar) and smoothness (M in multiples of the SE of that average); plus the original CI."""
+    from sahel_causal.did.honest import sensitivity_relative_magnitudes, sensitivity_smoothness
+
+    b, V, npre, npost = honest_inputs(res, pre, post)
+    lv = np.full(npost, 1.0 / npost)
+    se = float(np.sqrt(lv @ V[npre:, npre:] @ lv))
+    est = float(lv @ b[npre:])
+    rm = sensitivity_relative_magnitudes(b, V, npre, npost, mbar_vec=mbar, l_vec=lv, seed=20240601)
+    sd = sensitivity_smoothness(b, V, npre, npost, m_vec=[m * se for m in m_mult], l_vec=lv)
+    return rm, sd, (est - 1.959963984540054 * se, est + 1.959963984540054 * se)
