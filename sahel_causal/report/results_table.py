@@ -207,7 +207,9 @@ def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mappin
     return panels
 
 
-_CELL = r"(?:[^&{}\\\n@]|\\[$%&#_]|@(?!@))"
+# one character of escaped cell text: plain text, an escaped special (\%, \{...) or a text command
+# with an empty argument as escape_latex writes them (\textbackslash{}, \textasciitilde{}...)
+_CELL = r"(?:[^&{}\\\n@]|\\[$%&#_{}]|\\[A-Za-z]+\{\}|@(?!@))"
 
 
 def _makecell(m: re.Match) -> str:
