@@ -1,0 +1,1 @@
+"""Pipeline tasks: the edge that reads spec files and writes tables and figures."""
