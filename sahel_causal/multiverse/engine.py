@@ -42,7 +42,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.linalg import solve_triangular
 
 from sahel_causal.multiverse.grid import ENGINE_VERSION
 from sahel_causal.multiverse.prepare import Prepared
@@ -146,11 +145,18 @@ def singletons(codes: list[np.ndarray]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- within transformation
+def _n_levels(codes: np.ndarray) -> int:
+    return int(np.count_nonzero(np.bincount(codes)))
+
+
 def _dummies(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    levels, inv = np.unique(codes, return_inverse=True)
-    d = np.zeros((len(codes), len(levels)))
-    d[np.arange(len(codes)), inv] = 1.0
-    return d, d.sum(axis=0)
+    counts = np.bincount(codes)
+    present = np.flatnonzero(counts)
+    lookup = np.zeros(len(counts), dtype=np.int64)
+    lookup[present] = np.arange(len(present))
+    d = np.zeros((len(codes), len(present)))
+    d[np.arange(len(codes)), lookup[codes]] = 1.0
+    return d, counts[present].astype(float)
 
 
 def _demean_one(Z: np.ndarray, D: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -166,7 +172,7 @@ def within(Z: np.ndarray, codes: list[np.ndarray]) -> np.ndarray:
         return _demean_one(Z, D, cnt)
     if len(codes) != 2:  # pragma: no cover - the parser allows at most two
         raise ValueError("at most two fixed effects")
-    a, b = sorted(codes, key=lambda c: -len(np.unique(c)))  # demean by the larger, project the smaller
+    a, b = sorted(codes, key=lambda c: -_n_levels(c))  # demean by the larger, project the smaller
     Da, ca = _dummies(a)
     Db, _ = _dummies(b)
     Z1 = _demean_one(Z, Da, ca)
@@ -181,11 +187,12 @@ def _absorbed_k(codes: dict[str, np.ndarray], cluster: np.ndarray) -> int:
     """fixest ``k_fixef="nonnested"``: sum of levels - (F-1) - sum over nested FE of (levels - 1); 1 without FE."""
     if not codes:
         return 1
-    k = sum(len(np.unique(c)) for c in codes.values()) - (len(codes) - 1)
-    for c in codes.values():
-        pairs = np.unique(np.column_stack([c, cluster]), axis=0)
-        if len(pairs) == len(np.unique(c)):  # every level inside one cluster
-            k -= len(np.unique(c)) - 1
+    levels = {f: _n_levels(c) for f, c in codes.items()}
+    k = sum(levels.values()) - (len(codes) - 1)
+    for f, c in codes.items():
+        pairs = _n_levels(c.astype(np.int64) * (int(cluster.max()) + 1) + cluster)
+        if pairs == levels[f]:  # every level inside one cluster: nested
+            k -= levels[f] - 1
     return k
 
 
@@ -201,63 +208,77 @@ class ChunkResult:
 
 def fit_chunk(prep: Prepared, chunk: Chunk, alpha: float = 0.05) -> ChunkResult:
     """Estimate every specification of ``chunk`` (pure; single-threaded BLAS is the caller's job)."""
-    out: dict[str, list] = {c: [] for c in RESULT_COLUMNS}
-    infl_idx: list[int] = []
-    infl_hash: list[str] = []
-    infl_rows: list[np.ndarray] = []
+    parts: list[dict[str, np.ndarray]] = []
+    infl_parts: list[tuple[np.ndarray, list[str], np.ndarray]] = []
     n_countries = len(prep.countries)
     for g in chunk.groups:
-        _fit_group(prep, g, out, infl_idx, infl_hash, infl_rows, n_countries)
-    tidy = pd.DataFrame(out)
+        _fit_group(prep, g, parts, infl_parts, n_countries)
+    tidy = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in parts[0]})
     df_t = tidy["df_t"].to_numpy(dtype=float)
     tval = tidy["t_stat"].to_numpy(dtype=float)
+    dfs = np.where(df_t > 0, df_t, 1.0)
     with np.errstate(invalid="ignore"):
-        tidy["p_value"] = np.where(np.isfinite(tval), 2.0 * stats.t.sf(np.abs(tval), np.where(df_t > 0, df_t, 1)),
-                                   np.nan)
-        q = np.where(df_t > 0, stats.t.ppf(1 - alpha / 2, np.where(df_t > 0, df_t, 1)), np.nan)
+        tidy["p_value"] = np.where(np.isfinite(tval), 2.0 * stats.t.sf(np.abs(tval), dfs), np.nan)
+        q = np.where(df_t > 0, stats.t.ppf(1 - alpha / 2, dfs), np.nan)
     tidy["ci_low"] = tidy["estimate"] - q * tidy["std_error"]
     tidy["ci_high"] = tidy["estimate"] + q * tidy["std_error"]
-    tidy = tidy.sort_values(["spec_index", "role", "term"], kind="mergesort",
-                            key=lambda s: s.map({"treatment": 0, "control": 1}) if s.name == "role" else s)
-    tidy = tidy.reset_index(drop=True)
-    infl = pd.DataFrame(np.vstack(infl_rows) if infl_rows else np.zeros((0, n_countries)), columns=list(prep.countries))
-    infl.insert(0, "spec_hash", infl_hash)
-    infl.insert(0, "spec_index", np.asarray(infl_idx, dtype=np.int64))
+    tidy = tidy.sort_values(["spec_index", "position"], kind="mergesort").drop(columns="position")
+    tidy = tidy[list(RESULT_COLUMNS)].reset_index(drop=True)
+    if infl_parts:
+        idx = np.concatenate([a for a, _, _ in infl_parts])
+        hashes = [h for _, hs, _ in infl_parts for h in hs]
+        mat = np.vstack([m for _, _, m in infl_parts])
+    else:
+        idx, hashes, mat = np.zeros(0, dtype=np.int64), [], np.zeros((0, n_countries))
+    infl = pd.DataFrame(mat, columns=list(prep.countries))
+    infl.insert(0, "spec_hash", hashes)
+    infl.insert(0, "spec_index", idx.astype(np.int64))
     infl = infl.sort_values("spec_index", kind="mergesort").reset_index(drop=True)
     return ChunkResult(chunk.number, tidy, infl)
 
 
-def _emit(out: dict[str, list], s: SpecTask, terms: list[str], est, se, sd_ratio, nobs, G, df_t, status) -> None:
-    for j, term in enumerate(terms):
-        out["spec_index"].append(s.spec_index)
-        out["spec_hash"].append(s.spec_hash)
-        out["term"].append(term.split(":", 1)[1])
-        out["role"].append("treatment" if j == 0 else "control")
-        e = float(est[j]) if est is not None else np.nan
-        v = float(se[j]) if se is not None else np.nan
-        out["estimate"].append(e)
-        out["std_error"].append(v)
-        out["t_stat"].append(e / v if est is not None and v > 0 else np.nan)
-        out["p_value"].append(np.nan)
-        out["ci_low"].append(np.nan)
-        out["ci_high"].append(np.nan)
-        out["std_estimate"].append(e * sd_ratio if j == 0 else np.nan)
-        out["nobs"].append(nobs)
-        out["n_clusters"].append(G)
-        out["df_t"].append(df_t)
-        out["status"].append(status)
+def _rows(specs: list[SpecTask], xs: tuple[str, ...], est: np.ndarray | None, se: np.ndarray | None,
+          ratio: np.ndarray, nobs: int, G: int, status: str) -> dict[str, np.ndarray]:
+    """Tidy rows for ``specs`` sharing regressors ``xs``; ``est``/``se`` are (S, k) or None."""
+    S, k = len(specs), len(xs)
+    if est is None:
+        est = np.full((S, k), np.nan)
+        se = np.full((S, k), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(se > 0, est / np.where(se > 0, se, 1.0), np.nan)
+    std = np.full((S, k), np.nan)
+    std[:, 0] = est[:, 0] * ratio
+    terms = np.array([x.split(":", 1)[1] for x in xs], dtype=object)
+    roles = np.array(["treatment"] + ["control"] * (k - 1), dtype=object)
+    nan = np.full(S * k, np.nan)
+    return {
+        "spec_index": np.repeat(np.array([s.spec_index for s in specs], dtype=np.int64), k),
+        "spec_hash": np.repeat(np.array([s.spec_hash for s in specs], dtype=object), k),
+        "term": np.tile(terms, S), "role": np.tile(roles, S), "position": np.tile(np.arange(k), S),
+        "estimate": est.ravel(), "std_error": se.ravel(), "t_stat": t.ravel(), "p_value": nan,
+        "ci_low": nan, "ci_high": nan, "std_estimate": std.ravel(),
+        "nobs": np.full(S * k, nobs, dtype=np.int64), "n_clusters": np.full(S * k, G, dtype=np.int64),
+        "df_t": np.full(S * k, float(max(G - 1, 0))), "status": np.full(S * k, status, dtype=object),
+    }
 
 
-def _fit_group(prep: Prepared, g: GroupTask, out, infl_idx, infl_hash, infl_rows, n_countries) -> None:
+def _fit_group(prep: Prepared, g: GroupTask, parts, infl_parts, n_countries) -> None:
     rows = g.rows
     n = len(rows)
     cl = prep.cluster[rows]
-    G = int(len(np.unique(cl))) if n else 0
+    starts = np.flatnonzero(np.r_[True, cl[1:] != cl[:-1]]) if n else np.zeros(0, dtype=np.int64)
+    G = len(starts)
+    by_x: dict[tuple[str, ...], list[SpecTask]] = {}
+    for s in g.specs:
+        by_x.setdefault((s.x, *s.controls), []).append(s)
     if n == 0 or G < 2:
-        for s in g.specs:
-            _emit(out, s, [s.x, *s.controls], None, None, np.nan, n, G, float(max(G - 1, 0)),
-                  "empty sample" if n == 0 else "fewer than 2 clusters")
+        for xs, specs in by_x.items():
+            parts.append(_rows(specs, xs, None, None, np.nan, n, G, "empty sample" if n == 0 else
+                               "fewer than 2 clusters"))
         return
+    clusters = cl[starts]
+    if np.any(np.diff(clusters) <= 0):  # pragma: no cover - rows are sorted by country
+        raise RuntimeError("rows are not sorted by cluster")
     cols = list(dict.fromkeys(c for s in g.specs for c in (s.y, s.x, *s.controls)))
     pos = {c: i for i, c in enumerate(cols)}
     Z = np.column_stack([prep.columns[c][rows] for c in cols])
@@ -266,41 +287,42 @@ def _fit_group(prep: Prepared, g: GroupTask, out, infl_idx, infl_hash, infl_rows
     sd = Z.std(axis=0, ddof=1)
     raw_norm = np.linalg.norm(Z - Z.mean(axis=0), axis=0)
     k_abs = _absorbed_k(fe_codes, cl)
-    starts = np.flatnonzero(np.r_[True, cl[1:] != cl[:-1]])
-    clusters = cl[starts]
-    if len(clusters) != G:  # pragma: no cover - rows are sorted by country
-        raise RuntimeError("rows are not sorted by cluster")
-    by_x: dict[tuple[str, ...], list[SpecTask]] = {}
-    for s in g.specs:
-        by_x.setdefault((s.x, *s.controls), []).append(s)
-    for xs, specs in by_x.items():
-        xi = [pos[c] for c in xs]
-        k = len(xi)
+    by_k: dict[int, list[tuple[str, ...]]] = {}
+    for xs in by_x:
+        by_k.setdefault(len(xs), []).append(xs)
+    for k, tuples in by_k.items():
         K = k + k_abs
-        X = Zt[:, xi]
-        Q, R = np.linalg.qr(X)
-        d = np.abs(np.diag(R))
-        collinear = bool(np.any(d <= _COLLINEAR_TOL * np.maximum(raw_norm[xi], 1e-300))) or n < k
-        if collinear or n <= K:
-            for s in specs:
-                _emit(out, s, list(xs), None, None, np.nan, n, G, float(G - 1),
-                      "collinear regressors" if collinear else "no residual degrees of freedom")
-            continue
-        yi = [pos[s.y] for s in specs]
-        Y = Zt[:, yi]
-        QtY = Q.T @ Y
-        B = solve_triangular(R, QtY)                       # (k, m)
-        U = Y - Q @ QtY                                    # (n, m)
-        S = np.add.reduceat(Q[:, :, None] * U[:, None, :], starts, axis=0)  # (G, k, m)
-        m = len(specs)
-        H = solve_triangular(R, S.transpose(1, 0, 2).reshape(k, G * m)).reshape(k, G, m)
-        c = G / (G - 1) * (n - 1) / (n - K)
-        SE = np.sqrt(c * np.einsum("kgm,kgm->km", H, H))
-        for j, s in enumerate(specs):
-            ratio = sd[pos[s.x]] / sd[pos[s.y]] if sd[pos[s.y]] > 0 else np.nan
-            _emit(out, s, list(xs), B[:, j], SE[:, j], ratio, n, G, float(G - 1), "ok")
-            row = np.zeros(n_countries)
-            row[clusters] = H[0, :, j]
-            infl_idx.append(s.spec_index)
-            infl_hash.append(s.spec_hash)
-            infl_rows.append(row)
+        xidx = np.array([[pos[c] for c in xs] for xs in tuples])           # (T, k)
+        X = np.ascontiguousarray(Zt[:, xidx].transpose(1, 0, 2))          # (T, n, k)
+        Q, R = np.linalg.qr(X)                                            # (T, n, k), (T, k, k)
+        d = np.abs(np.diagonal(R, axis1=1, axis2=2))
+        collinear = np.any(d <= _COLLINEAR_TOL * np.maximum(raw_norm[xidx], 1e-300), axis=1) | (n < k)
+        ycols = list(dict.fromkeys(s.y for xs in tuples for s in by_x[xs]))
+        yidx = [pos[c] for c in ycols]
+        ypos = {c: j for j, c in enumerate(ycols)}
+        m = len(ycols)
+        Y = Zt[:, yidx]                                                   # (n, m)
+        QtY = np.matmul(Q.transpose(0, 2, 1), Y)                          # (T, k, m)
+        ok = ~collinear & (n > K)
+        Rs = np.where(ok[:, None, None], R, np.eye(k))                   # placeholders keep solves finite
+        B = np.linalg.solve(Rs, QtY)                                      # (T, k, m)
+        U = Y[None, :, :] - np.matmul(Q, QtY)                             # (T, n, m)
+        Sg = np.add.reduceat(Q[:, :, :, None] * U[:, :, None, :], starts, axis=1)  # (T, G, k, m)
+        H = np.linalg.solve(Rs[:, None, :, :], Sg)                        # (T, G, k, m): R^{-1} Q_g'u_g
+        c = G / (G - 1) * (n - 1) / (n - K) if n > K else np.nan
+        SE = np.sqrt(c * np.einsum("tgkm,tgkm->tkm", H, H))
+        for t, xs in enumerate(tuples):
+            specs = by_x[xs]
+            if not ok[t]:
+                parts.append(_rows(specs, xs, None, None, np.nan, n, G,
+                                   "collinear regressors" if collinear[t] else "no residual degrees of freedom"))
+                continue
+            js = np.array([ypos[s.y] for s in specs])
+            ysd = sd[[pos[s.y] for s in specs]]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = np.where(ysd > 0, sd[pos[xs[0]]] / np.where(ysd > 0, ysd, 1.0), np.nan)
+            parts.append(_rows(specs, xs, B[t][:, js].T, SE[t][:, js].T, ratio, n, G, "ok"))
+            mat = np.zeros((len(specs), n_countries))
+            mat[:, clusters] = H[t, :, 0, :][:, js].T
+            infl_parts.append((np.array([s.spec_index for s in specs], dtype=np.int64),
+                               [s.spec_hash for s in specs], mat))

@@ -61,6 +61,7 @@ def expand(spec: MultiverseSpec) -> pd.DataFrame:
         "region": {k: _canon(asdict(v)) for k, v in regions.items()},
         "years": {k: _canon([v.start, v.end]) for k, v in years.items()},
         "fixed_effects": {k: _canon(list(v.columns)) for k, v in fes.items()},
+        "treatment": {k: _canon(asdict(v)) for k, v in treatments.items()},
     }
     treat_options = [(t.name, s) for t in spec.treatments for s in t.scalings]
     rows: list[dict[str, Any]] = []
@@ -70,7 +71,7 @@ def expand(spec: MultiverseSpec) -> pd.DataFrame:
                "exclusion": ex, "fixed_effects": fe, "estimator": est}
         if any(rule.matches(row) for rule in spec.exclude):
             continue
-        content = "|".join([ENGINE_VERSION, frag["outcome"][o], _canon(asdict(treatments[t])), s, str(lag),
+        content = "|".join([ENGINE_VERSION, frag["outcome"][o], frag["treatment"][t], s, str(lag),
                             frag["control_set"][cs], frag["region"][r], frag["years"][y], ex,
                             frag["fixed_effects"][fe], spec.cluster, est])
         row["spec_hash"] = hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
