@@ -326,3 +326,47 @@ def _fit_group(prep: Prepared, g: GroupTask, parts, infl_parts, n_countries) -> 
             mat[:, clusters] = H[t, :, 0, :][:, js].T
             infl_parts.append((np.array([s.spec_index for s in specs], dtype=np.int64),
                                [s.spec_hash for s in specs], mat))
+
+
+# --------------------------------------------------------------------------- single designs
+@dataclass(frozen=True)
+class Design:
+    """Within-transformed data of one specification (what the bootstrap and influence code need)."""
+
+    y: np.ndarray            # (n,) within-transformed outcome
+    X: np.ndarray            # (n, k) within-transformed regressors, treatment first
+    cluster: np.ndarray      # (n,) global country codes, sorted
+    starts: np.ndarray       # first row of each cluster
+    K: int                   # parameters in the small-sample factor (regressors + absorbed FE)
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.starts)
+
+
+def sample_rows(prep: Prepared, mask: np.ndarray, fe: tuple[str, ...], columns: tuple[str, ...]) -> np.ndarray:
+    """Row numbers of the estimation sample: ``mask``, complete cases of ``columns``, no FE singletons."""
+    m = mask.copy()
+    for c in columns:
+        m &= ~np.isnan(prep.columns[c])
+    idx = np.flatnonzero(m)
+    if fe and len(idx):
+        idx = idx[~singletons([prep.fe_codes[f][idx] for f in fe])]
+    return idx
+
+
+def design(prep: Prepared, rows: np.ndarray, fe: tuple[str, ...], y: str, xs: tuple[str, ...]) -> Design:
+    """The within-transformed design of one specification on ``rows`` (sorted row numbers)."""
+    cl = prep.cluster[rows]
+    Z = np.column_stack([prep.columns[c][rows] for c in (y, *xs)])
+    codes = {f: prep.fe_codes[f][rows] for f in fe}
+    Zt = within(Z, list(codes.values()))
+    starts = np.flatnonzero(np.r_[True, cl[1:] != cl[:-1]])
+    return Design(Zt[:, 0], Zt[:, 1:], cl, starts, len(xs) + _absorbed_k(codes, cl))
+
+
+def fit_rows(prep: Prepared, rows: np.ndarray, fe: tuple[str, ...], y: str, xs: tuple[str, ...],
+             alpha: float = 0.05) -> pd.DataFrame:
+    """Tidy rows of one specification estimated on ``rows`` (same code path as the grid)."""
+    task = GroupTask(np.asarray(rows, dtype=np.int64), tuple(fe), (SpecTask(0, "", y, xs[0], tuple(xs[1:])),))
+    return fit_chunk(prep, Chunk(0, (task,), ""), alpha).tidy
