@@ -30,6 +30,8 @@ All functions are pure and deterministic given the seeds recorded in the specifi
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -229,3 +231,32 @@ def romano_wolf(run: MultiverseRun) -> pd.DataFrame:
         "p_value_crv1": [tr.loc[i, "p_value"] for i in idxs], "p_value_wcr": single, "p_value_romano_wolf": adj,
         "draws": B, "seed": spec.seed,
     })
+
+
+@dataclass(frozen=True)
+class MultiverseSummary:
+    """Everything the report shows for one multiverse (pure values; no figures)."""
+
+    id: str
+    label: str
+    alpha: float
+    curve: pd.DataFrame          # treatment rows with status ok (estimate, std_estimate, CI, p, dimensions)
+    shares: dict[str, float]
+    joint: pd.DataFrame
+    variance: pd.DataFrame
+    headline: int
+    influence: pd.DataFrame      # leave-one-country-out and leave-one-year-out
+    romano_wolf: pd.DataFrame
+
+
+def summarize(run: MultiverseRun) -> MultiverseSummary:
+    """All analyses of the module docstring for ``run`` (seeds from the specification)."""
+    spec = run.spec
+    tr = ok_treatment(run)
+    h = headline_index(run)
+    return MultiverseSummary(
+        id=spec.id, label=spec.label, alpha=spec.alpha, curve=tr, shares=shares(tr, spec.alpha, len(run.grid)),
+        joint=joint_test(tr, run.influence, run.countries, alpha=spec.alpha, draws=spec.bootstrap_draws,
+                         seed=spec.seed),
+        variance=variance_decomposition(tr), headline=h, influence=leave_one_out(run, h),
+        romano_wolf=romano_wolf(run))
