@@ -45,6 +45,11 @@ def _canon(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
+def _defn(obj: Any) -> dict[str, Any]:
+    """A definition's content: its fields without the display label."""
+    return {k: v for k, v in asdict(obj).items() if k != "label"}
+
+
 def expand(spec: MultiverseSpec) -> pd.DataFrame:
     """All specifications of ``spec`` as a data frame (see the module docstring); index 0..S-1."""
     outcomes = {o.name: o for o in spec.outcomes}
@@ -56,12 +61,12 @@ def expand(spec: MultiverseSpec) -> pd.DataFrame:
     fes = {f.name: f for f in spec.fixed_effects}
     # canonical JSON fragments of each option's definition (hash inputs)
     frag = {
-        "outcome": {k: _canon(asdict(v)) for k, v in outcomes.items()},
-        "control_set": {k: _canon([asdict(controls[c]) for c in v.variables]) for k, v in sets.items()},
+        "outcome": {k: _canon(_defn(v)) for k, v in outcomes.items()},
+        "control_set": {k: _canon([_defn(controls[c]) for c in v.variables]) for k, v in sets.items()},
         "region": {k: _canon(asdict(v)) for k, v in regions.items()},
         "years": {k: _canon([v.start, v.end]) for k, v in years.items()},
         "fixed_effects": {k: _canon(list(v.columns)) for k, v in fes.items()},
-        "treatment": {k: _canon(asdict(v)) for k, v in treatments.items()},
+        "treatment": {k: _canon({**_defn(v), "scalings": None}) for k, v in treatments.items()},
     }
     treat_options = [(t.name, s) for t in spec.treatments for s in t.scalings]
     rows: list[dict[str, Any]] = []
