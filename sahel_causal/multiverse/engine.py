@@ -30,9 +30,11 @@ outcomes are solved together (triangular solves on :math:`Q'Y`), residuals are
 :math:`Y - QQ'Y`, and cluster scores are sums of :math:`Q\\odot\\hat u` within clusters
 (rows are sorted by country, so clusters are contiguous and ``np.add.reduceat`` sums them).
 
-A specification whose regressors are (numerically) collinear after the transformation, or
-whose sample has fewer than 2 clusters or no residual degrees of freedom, gets ``status`` other
-than ``"ok"`` and missing estimates; nothing is dropped silently.
+A specification whose regressors are (numerically) collinear after the transformation, whose
+outcome does not vary once the fixed effects are absorbed, whose treatment coefficient has a
+zero standard error (identified only from rows where the outcome is constant), or whose sample
+has fewer than 2 clusters or no residual degrees of freedom, gets ``status`` other than ``"ok"`` and missing
+estimates; nothing is dropped silently.
 """
 from __future__ import annotations
 
@@ -286,6 +288,7 @@ def _fit_group(prep: Prepared, g: GroupTask, parts, infl_parts, n_countries) -> 
     Zt = within(Z, list(fe_codes.values()))
     sd = Z.std(axis=0, ddof=1)
     raw_norm = np.linalg.norm(Z - Z.mean(axis=0), axis=0)
+    yt_norm = np.linalg.norm(Zt, axis=0)
     k_abs = _absorbed_k(fe_codes, cl)
     by_k: dict[int, list[tuple[str, ...]]] = {}
     for xs in by_x:
@@ -316,6 +319,16 @@ def _fit_group(prep: Prepared, g: GroupTask, parts, infl_parts, n_countries) -> 
             if not ok[t]:
                 parts.append(_rows(specs, xs, None, None, np.nan, n, G,
                                    "collinear regressors" if collinear[t] else "no residual degrees of freedom"))
+                continue
+            flat = [s for s in specs if yt_norm[pos[s.y]] <= _COLLINEAR_TOL * raw_norm[pos[s.y]]]
+            if flat:  # outcome constant after absorbing the fixed effects: nothing to estimate
+                parts.append(_rows(flat, xs, None, None, np.nan, n, G, "no outcome variation"))
+            # identified only from rows where the outcome does not vary: estimate 0 with SE 0, no inference
+            zero = [s for s in specs if s not in flat and not SE[t][0, ypos[s.y]] > 0]
+            if zero:
+                parts.append(_rows(zero, xs, None, None, np.nan, n, G, "zero standard error"))
+            specs = [s for s in specs if s not in flat and s not in zero]
+            if not specs:
                 continue
             js = np.array([ypos[s.y] for s in specs])
             ysd = sd[[pos[s.y] for s in specs]]

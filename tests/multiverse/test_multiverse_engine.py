@@ -165,3 +165,13 @@ def test_romano_wolf_properties(small_run):
     adj = rw["p_value_romano_wolf"].to_numpy()[order]
     assert np.all(np.diff(adj) >= 0)
     assert rw.equals(A.romano_wolf(small_run))          # seeded
+
+
+def test_degenerate_specifications_have_a_status(small_run):
+    """Real degenerate cells of the small multiverse are flagged, never reported as estimates."""
+    t = small_run.treatment_rows()
+    assert {"collinear regressors", "zero standard error"} <= set(t["status"])
+    ok = t[t["status"] == "ok"]
+    assert (ok["std_error"] > 0).all() and ok["p_value"].between(0, 1).all()
+    bad = t[t["status"] != "ok"]
+    assert bad["estimate"].isna().all() and not bad["spec_index"].isin(small_run.influence["spec_index"]).any()
