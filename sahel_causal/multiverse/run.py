@@ -45,6 +45,45 @@ class MultiverseRun:
         """The contract's tidy view: term, estimate, std_error, p_value, ci_low, ci_high, method (+ dimensions)."""
         return self.table
 
+    def to_dict(self) -> dict:
+        """JSON-ready table and influence (columns as lists; non-finite floats as strings; exact round trip)."""
+        return {"id": self.spec.id, "table": _frame_to_dict(self.table), "influence": _frame_to_dict(self.influence)}
+
+    @staticmethod
+    def tables_from_dict(data: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Inverse of :meth:`to_dict` for the two tables (the spec and prepared data are not stored)."""
+        return _frame_from_dict(data["table"]), _frame_from_dict(data["influence"])
+
+
+def _enc(v: float) -> float | str:
+    return v if np.isfinite(v) else ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf"))
+
+
+def _frame_to_dict(df: pd.DataFrame) -> dict:
+    cols = {}
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_float_dtype(s):
+            cols[c] = {"dtype": "float64", "values": [_enc(float(v)) for v in s.to_numpy()]}
+        elif pd.api.types.is_integer_dtype(s):
+            cols[c] = {"dtype": "int64", "values": [int(v) for v in s.to_numpy()]}
+        else:
+            cols[c] = {"dtype": "str", "values": [str(v) for v in s.to_numpy()]}
+    return {"columns": list(df.columns), "data": cols}
+
+
+def _frame_from_dict(d: dict) -> pd.DataFrame:
+    out = {}
+    for c in d["columns"]:
+        col = d["data"][c]
+        if col["dtype"] == "float64":
+            out[c] = np.array([float(v) for v in col["values"]], dtype=float)
+        elif col["dtype"] == "int64":
+            out[c] = np.array(col["values"], dtype=np.int64)
+        else:
+            out[c] = pd.array(col["values"], dtype="str")
+    return pd.DataFrame(out, columns=d["columns"])
+
 
 def estimate(spec: MultiverseSpec, panel: pd.DataFrame, *, backend: backends.Backend = "serial",
              scheduler: str | None = None, workers: int = 2, chunk_dir: Path | None = None,

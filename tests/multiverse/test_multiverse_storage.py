@@ -78,3 +78,21 @@ def test_parquet_is_tidy_and_queryable_with_duckdb(tmp_path, small_run):
     assert q["outcome"].tolist() == expect.index.tolist()
     assert q["n"].tolist() == expect["n"].tolist()
     np.testing.assert_allclose(q["sig"], expect["sig"], rtol=1e-15)
+
+
+def test_json_round_trip_is_exact(small_run):
+    import json
+
+    from sahel_causal.multiverse.run import MultiverseRun
+
+    text = json.dumps(small_run.to_dict(), allow_nan=False)
+    table, infl = MultiverseRun.tables_from_dict(json.loads(text))
+    for got, want in ((table, small_run.table), (infl, small_run.influence)):
+        assert list(got.columns) == list(want.columns)
+        for c in want.columns:
+            w = want[c].to_numpy()
+            if w.dtype.kind in "fi":
+                assert got[c].to_numpy().dtype == w.dtype
+                assert np.array_equal(got[c].to_numpy(), w, equal_nan=w.dtype.kind == "f"), c
+            else:
+                assert [str(v) for v in got[c]] == [str(v) for v in w], c
