@@ -95,3 +95,37 @@ def test_every_option_excluded_is_an_error():
     m["exclude"] = [{"reason": "all", "estimator": ["fe_ols"]}]
     with pytest.raises(SpecificationError, match="every specification is excluded"):
         expand(parse(m, source="x.toml", where="model 0"))
+
+
+def test_section7008_treatment_side_mask(panel):
+    """Drop t when year t-lag is a successful-coup year or the year after (checked by a plain loop)."""
+    from sahel_causal.multiverse.prepare import prepare
+
+    s = load(ANALYSIS_DIR / "multiverse" / "coups.toml").spec
+    prep = prepare(s, panel)
+    frame = prep.frame()
+    succ = {(r.iso3, int(r.year)) for r in panel.itertuples() if r.coup_successes > 0}
+    for lag in (1, 3):
+        base = prep.masks[f"africa|2000-2021|none|0"]
+        excl = prep.masks[f"africa|2000-2021|section7008_treatment|{lag}"]
+        for i, r in enumerate(frame.itertuples()):
+            t = int(r.year) - lag
+            in_window = (r.iso3, t) in succ or (r.iso3, t - 1) in succ
+            assert excl[i] == (base[i] and not in_window)
+    mli = frame[(frame["iso3"] == "MLI")].assign(keep=excl[frame["iso3"] == "MLI"])
+    assert not mli.loc[mli["year"].isin([2015, 2016]), "keep"].any()   # lag 3: 2012 coup -> 2015, 2016 dropped
+    assert mli.loc[mli["year"] == 2014, "keep"].item()
+
+
+def test_region_masks(panel):
+    from sahel_causal.multiverse.prepare import prepare
+
+    s = load(ANALYSIS_DIR / "multiverse" / "coups.toml").spec
+    prep = prepare(s, panel)
+    frame = prep.frame()
+    ssa = set(frame.loc[prep.masks["sub_saharan|2000-2021|none|0"], "iso3"])
+    no_g5 = set(frame.loc[prep.masks["africa_without_g5|2000-2021|none|0"], "iso3"])
+    assert not ssa & {"DZA", "EGY", "LBY", "MAR", "TUN"} and len(ssa) == 49
+    assert not no_g5 & {"BFA", "TCD", "MLI", "MRT", "NER"} and len(no_g5) == 49
+    years = frame.loc[prep.masks["africa|2005-2021|none|0"], "year"]
+    assert years.min() == 2005 and years.max() == 2021
