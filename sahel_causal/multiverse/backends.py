@@ -14,7 +14,7 @@ depend on the backend, the number of workers or the order in which chunks finish
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from sahel_causal.errors import SpecificationError
@@ -75,7 +75,7 @@ def map_chunks(prep: Prepared, chunks: Iterable[Chunk], alpha: float, backend: B
 def _dask(prep: Prepared, chunks: list[Chunk], alpha: float, scheduler: str | None,
           workers: int) -> Iterator[ChunkResult]:
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError as e:  # pragma: no cover - dependency declared in pyproject
         raise SpecificationError("the dask backend needs dask[distributed]: pip install 'dask[distributed]'") from e
     cluster = None
@@ -105,4 +105,3 @@ def dask_map(client: "distributed.Client", prep: Prepared, chunks: list[Chunk], 
         f.release()
 
 
-ProgressFn = Callable[[str], None]

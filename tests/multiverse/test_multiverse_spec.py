@@ -1,8 +1,6 @@
 """The multiverse specification: committed files, strict validation, grid expansion and hashes."""
 from __future__ import annotations
 
-import copy
-import math
 import tomllib
 from dataclasses import replace
 from pathlib import Path
