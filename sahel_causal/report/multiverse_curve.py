@@ -94,3 +94,39 @@ def make_specification_curve(summaries: list[MultiverseSummary]) -> "plt.Figure"
         bx.set_xlabel("Specifications, sorted by standardized estimate", fontsize=9)
         bx.tick_params(axis="x", labelsize=8)
     return fig
+
+
+def make_influence_figure(summaries: list[MultiverseSummary]) -> "plt.Figure":
+    """Headline estimate without each country (left) and each year (right), 95% CRV1 intervals.
+
+    One row per multiverse; the dashed line is the full-sample estimate. Countries are sorted by
+    the estimate without them, years chronologically.
+    """
+    n = len(summaries)
+    fig, axes = plt.subplots(n, 2, figsize=(13, 4.2 * n), gridspec_kw={"width_ratios": [2.4, 1]}, squeeze=False)
+    for row, s in enumerate(summaries):
+        infl = s.influence
+        base = infl[infl["left_out"] == "none"].iloc[0]
+        df_t = float(s.curve.loc[s.curve["spec_index"] == s.headline, "df_t"].iloc[0])
+        from scipy import stats
+
+        q = stats.t.ppf(1 - s.alpha / 2, df_t)
+        for col, kind in enumerate(("country", "year")):
+            ax = axes[row, col]
+            d = infl[(infl["left_out"] == kind) & (infl["status"] == "ok")]
+            d = d.sort_values(["estimate", "unit"] if kind == "country" else ["unit"], kind="mergesort")
+            x = np.arange(len(d))
+            ax.errorbar(x, d["estimate"], yerr=q * d["std_error"], fmt="o", markersize=3, color=SIG_POS,
+                        ecolor="#9ECAE1", elinewidth=1, capsize=0, label=f"without one {kind}")
+            ax.axhline(base["estimate"], color="black", linestyle="--", linewidth=1, label="all observations")
+            ax.axhline(0, color="#555555", linewidth=0.6)
+            ax.set_xticks(x)
+            ax.set_xticklabels(d["unit"], rotation=90, fontsize=6 if kind == "country" else 7)
+            ax.set_xlim(-1, len(d))
+            ax.set_xlabel(f"{kind.capitalize()} left out", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(f"{s.label}: headline coefficient\n(95% CRV1 interval)", fontsize=9)
+            ax.tick_params(axis="y", labelsize=8)
+            ax.legend(fontsize=8, frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -7,7 +7,8 @@ backend (results do not depend on the backend), and writes
 * ``results/tables/multiverse_summary.{csv,md,tex}``: shares, joint test, variance decomposition,
   leave-one-out influence and Romano-Wolf p-values;
 * ``results/tables/multiverse_{variance,influence,romano_wolf,joint_test}.csv``: the details;
-* ``results/figures/specification_curve.{png,pdf}``.
+* ``results/figures/specification_curve.{png,pdf}`` and ``results/figures/multiverse_influence.{png,pdf}``
+  (the headline specification without each country and each year).
 
 Same inputs give the same bytes (seeds from the specification files; deterministic Parquet).
 """
@@ -24,7 +25,7 @@ from sahel_causal.multiverse.storage import write_table
 from sahel_causal.paths import ANALYSIS_DIR
 from sahel_causal.pipeline import _write_text, write_csv
 from sahel_causal.report.figures import save_figure
-from sahel_causal.report.multiverse_curve import make_specification_curve
+from sahel_causal.report.multiverse_curve import make_influence_figure, make_specification_curve
 from sahel_causal.report.multiverse_table import summary_table, to_latex, to_markdown
 from sahel_causal.specs.designs.multiverse import load
 
@@ -74,4 +75,5 @@ def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None]
     for name, parts in details.items():
         written.append(write_csv(pd.concat(parts, ignore_index=True), tables / f"multiverse_{name}.csv"))
     written += save_figure(make_specification_curve(summaries), results_dir / "figures", "specification_curve")
+    written += save_figure(make_influence_figure(summaries), results_dir / "figures", "multiverse_influence")
     return written

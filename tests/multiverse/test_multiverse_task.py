@@ -22,7 +22,8 @@ def test_task_writes_everything_identically_twice(tmp_path, panel):
     names = {p.relative_to(tmp_path / "a").as_posix() for p in a}
     assert {"multiverse/multiverse_small.parquet", "tables/multiverse_summary.csv", "tables/multiverse_summary.md",
             "tables/multiverse_summary.tex", "figures/specification_curve.png",
-            "figures/specification_curve.pdf", "tables/multiverse_romano_wolf.csv"} <= names
+            "figures/specification_curve.pdf", "tables/multiverse_romano_wolf.csv",
+            "figures/multiverse_influence.png"} <= names
     assert _digest(a) == _digest(b)
     summary = pd.read_csv(tmp_path / "a" / "tables" / "multiverse_summary.csv")
     stats = summary["statistic"].tolist()
