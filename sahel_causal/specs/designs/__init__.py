@@ -1,0 +1,1 @@
+"""Design-specific specification parsers (one module per design; see the integration contract)."""
