@@ -1,4 +1,9 @@
-"""Deterministic figure output (PNG and PDF without timestamps or version strings)."""
+"""Deterministic figure style (PNG and PDF without timestamps or version strings).
+
+Importing this module fixes the rcParams that make figures byte-reproducible. Writing figures is
+not done here (report/ only formats): :func:`sahel_causal.writing.save_figure` writes them
+atomically. ``save_figure`` below is kept as an alias of it so that existing task modules work.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,11 +17,7 @@ plt.rcParams.update({"svg.hashsalt": "sahel-causal", "pdf.compression": 6})
 
 
 def save_figure(fig: "matplotlib.figure.Figure", directory: Path, name: str) -> list[Path]:
-    """Write ``name.png`` (150 dpi) and ``name.pdf`` with fixed metadata; close the figure."""
-    directory.mkdir(parents=True, exist_ok=True)
-    png = directory / f"{name}.png"
-    pdf = directory / f"{name}.pdf"
-    fig.savefig(png, dpi=150, metadata={"Software": None}, bbox_inches="tight")
-    fig.savefig(pdf, metadata={"Creator": None, "Producer": None, "CreationDate": None}, bbox_inches="tight")
-    plt.close(fig)
-    return [png, pdf]
+    """Alias of :func:`sahel_causal.writing.save_figure` (kept for existing callers)."""
+    from sahel_causal.writing import save_figure as _save
+
+    return _save(fig, directory, name)

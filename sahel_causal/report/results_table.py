@@ -12,10 +12,9 @@ import math
 
 import pandas as pd
 
+from sahel_causal.estimators import REGISTRY
+from sahel_causal.report.notes import FEW_MARK, table_notes, title
 from sahel_causal.report.tables import Table
-
-ESTIMATOR_LABEL = {"ols": "OLS/LPM", "ppml": "PPML", "conditional_logit": "Cond. logit", "firth": "Firth logit",
-                   "logit_cubic": "Logit + cubic"}
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -41,18 +40,19 @@ def _ci(lo: float, hi: float) -> str:
 
 def format_results(tr, provenance: dict[str, str]) -> Table:  # tr: TableResult
     """The formatted table and its machine-readable CSV (the tidy frame)."""
-    tidy = tr.tidy()
+    tidy = tr.table_frame()
     rows = []
     col = lambda t, name: t.get(name, math.nan)  # noqa: E731
     for _, t in tidy.iterrows():
+        few = FEW_MARK if t["few_clusters"] else ""
         rows.append({
             "Model": t["label"],
-            "Estimator": ESTIMATOR_LABEL.get(t["estimator"], t["estimator"]),
+            "Estimator": REGISTRY[t["estimator"]].label if t["estimator"] in REGISTRY else t["estimator"],
             "Term": t["term"],
             "Estimate": _num(t["estimate"]),
             "SE (CRV1)": _num(t["std_error"]),
-            "p CRV1": _p(t["p_value"]),
-            "p CRV3": _p(col(t, "p_crv3")),
+            "p CRV1": _p(t["p_value"]) + few,
+            "p CRV3": _p(col(t, "p_crv3")) + (few if pd.notna(col(t, "p_crv3")) else ""),
             "p WCR-R": _p(col(t, "p_wild_rademacher")),
             "p WCR-W": _p(col(t, "p_wild_webb")),
             "95% CI (WCR-W)": _ci(col(t, "ci_wild_webb_low"), col(t, "ci_wild_webb_high")),
@@ -66,24 +66,12 @@ def format_results(tr, provenance: dict[str, str]) -> Table:  # tr: TableResult
         })
     body = pd.DataFrame(rows)
     spec = tr.spec
-    wb, ri = spec.inference.wild_bootstrap, spec.inference.randomization
-    notes = list(spec.notes) + [
-        "Estimates with country and year fixed effects unless the model says otherwise; controls: lagged log GDP per "
-        "capita and V-Dem polyarchy. Standard errors clustered by country (CRV1, t(G-1) reference); CRV3 = "
-        "leave-one-country-out jackknife (MacKinnon, Nielsen & Webb 2023).",
-        (f"WCR = restricted wild cluster bootstrap by country, {wb.draws} draws (all 2^G sign vectors when fewer), "
-         f"Rademacher (R) and Webb (W) weights, seed {wb.seed}; CI by test inversion." if wb else "No wild bootstrap.")
-        + (f" RI = randomization inference permuting countries' treatment paths among countries observed in the same "
-           f"years, {ri.permutations} permutations, seed {ri.seed}; CRV1 t statistic (Young 2019)." if ri else ""),
-        "For PPML and the pooled logit, WCR is the wild score cluster bootstrap with the null imposed (Kline & Santos "
-        "2012; 'refit' studentization), CRV3 the leave-one-country-out jackknife of refits. Conditional and Firth "
-        "logits: analytic p-values only (Firth's profile penalized-likelihood inference is in the CSV). RI is computed "
-        "for linear models only, and not for a model whose second treatment is a lead of the first.",
-        "1 SD effect: estimate times one within-country standard deviation of the treatment (estimation sample); for "
+    notes = table_notes(tr) + [
+        "1 SD effect: estimate times one within-unit standard deviation of the treatment (estimation sample); for "
         "logits on the log-odds scale. Prob. effect: average marginal effect on the probability (pooled and Firth "
-        "logit) or the effect at the sample coup rate (conditional logit).",
+        "logit) or the effect at the sample event rate (conditional logit).",
     ]
-    return Table(name=spec.id, title=spec.title, body=body, notes=tuple(notes), provenance=provenance,
+    return Table(name=spec.id, title=title(tr), body=body, notes=tuple(notes), provenance=provenance,
                  raw=tidy)
 
 
