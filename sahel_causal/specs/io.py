@@ -387,9 +387,10 @@ def _model(src: str, i: int, m: Any, defaults: dict[str, Any], sample: SampleSpe
 def parse_spec(raw: dict[str, Any], source: str = "<spec>", *, overrides: tuple[str, ...] = ()) -> TableSpec:
     """Validate a specification document (shared variables already merged) into a :class:`TableSpec`."""
     src = source
+    if isinstance(raw, dict) and "derive" in raw:
+        raise v.fail(src, "derive", "[[derive]] lists were replaced by [variables.<name>] tables "
+                     "(shared ones in analysis/variables.toml); see docs/specification.md")
     v.table(raw, _TOP, source=src, where="top level")
-    if "derive" in raw:
-        raise v.fail(src, "derive", "[[derive]] lists were replaced by [variables.<name>] tables")
     t = v.table(raw.get("table", {}), _TABLE, source=src, where="table")
     for k in ("id", "title"):
         if k not in t:
