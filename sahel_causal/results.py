@@ -673,8 +673,9 @@ class TableResult:
         return cls(spec=spec, models=models, data_sha256=data["data_sha256"])
 
     def to_json(self) -> str:
-        """Canonical JSON text of :meth:`to_dict`."""
-        return json.dumps(self.to_dict(), sort_keys=True, indent=1, allow_nan=False)
+        """JSON text of :meth:`to_dict`. Keys keep their (deterministic) insertion order: the order of the
+        inference methods is the order of the table's columns, so it must survive the round trip."""
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> "TableResult":

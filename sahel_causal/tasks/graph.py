@@ -73,6 +73,9 @@ def execute(task: Task, ctx: TaskContext, deps: dict[str, Any]) -> TaskOutput:
     """Run one task in this process (single-threaded BLAS)."""
     from threadpoolctl import threadpool_limits
 
+    from sahel_causal import writing
+
+    writing.allow(ctx.results_dir)  # the caller chose it; worker processes start with the defaults
     with threadpool_limits(limits=1, user_api="blas"):
         fn = resolve(task.run)
         if task.kind == "make":
