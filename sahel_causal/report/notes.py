@@ -30,7 +30,12 @@ def _grouped(models: list[Any], key) -> dict[str, list[str]]:
 
 
 def _scope(ids: list[str], all_ids: list[str]) -> str:
-    return "all models" if ids == all_ids else "models " + ", ".join(ids)
+    if ids == all_ids:
+        return "all models"
+    rest = [i for i in all_ids if i not in ids]
+    if len(rest) < len(ids) and len(rest) <= 3:
+        return "all models except " + ", ".join(rest)
+    return ("model " if len(ids) == 1 else "models ") + ", ".join(ids)
 
 
 def title(tr: Any) -> str:
