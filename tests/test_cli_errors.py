@@ -1,0 +1,71 @@
+"""Every error a user can cause on the command line: one message, exit code 1, no traceback (--debug shows it)."""
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from sahel_causal import pipeline, writing
+from sahel_causal.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tmp_results(tmp_path, monkeypatch):
+    writing.allow(tmp_path)
+    monkeypatch.setattr(pipeline, "RESULTS_DIR", tmp_path)
+    return tmp_path
+
+
+def _spec(tmp_path, text: str, name: str = "s.toml"):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+GOOD = ('[table]\nid = "s"\ntitle = "S"\n[data]\nunit = "u"\ntime = "t"\n'
+        '[[model]]\nid = "m"\noutcome = "y"\ntreatments = ["x"]\n'
+        '[inference]\nwild_bootstrap = false\nrandomization = false\n')
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["run", "table9"], "unknown table 'table9'"),
+    (["run", "nosuch.toml"], "does not exist"),
+    (["run", "table2", "--set", "variables.train_pc_l1.lag=true"], "[variables.train_pc_l1.lag] must be an integer"),
+    (["run", "table2", "--set", "model.lpm.controls=gdp"], "must be a list of names"),
+    (["run", "table2", "--set", "table.id=\"../../etc\""], "[table.id]"),
+    (["run", "table2", "--set", "nonsense"], "use key=value"),
+    (["run", "table2", "--set", "inference.randomization.permutations=100000000000"], "GiB"),
+    (["run", "table2", "--panel", "/nonexistent/panel.csv"], "does not exist"),
+])
+def test_user_errors_end_in_one_message(args, expect, tmp_results):
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1, res.output
+    assert expect in res.output and "Traceback" not in res.output
+    assert res.output.count("error:") == 1
+    assert not list(tmp_results.rglob("*.csv"))  # nothing written
+
+
+def test_bad_spec_and_panel_files(tmp_path, tmp_results):
+    broken = _spec(tmp_path, "[table\nid = 1", "broken.toml")
+    res = runner.invoke(app, ["run", broken])
+    assert res.exit_code == 1 and "broken.toml: not valid TOML" in res.output
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes("[table]\nid = \"s\"\ntitle = \"caf\xe9\"\n".encode("latin-1"))
+    res = runner.invoke(app, ["run", str(latin)])
+    assert res.exit_code == 1 and "UTF-8" in res.output and "Traceback" not in res.output
+    spec = _spec(tmp_path, GOOD)
+    xlsx = tmp_path / "panel.xlsx"
+    xlsx.write_text("x")
+    res = runner.invoke(app, ["run", spec, "--panel", str(xlsx)])
+    assert res.exit_code == 1 and "use a .csv or .parquet file" in res.output
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n")
+    res = runner.invoke(app, ["run", spec, "--panel", str(wrong)])
+    assert res.exit_code == 1 and "[data] the panel has no column(s) ['u', 't']" in res.output
+    assert not (tmp_results / "_runs").exists() or not list((tmp_results / "_runs").rglob("*.csv"))
+
+
+def test_debug_shows_the_traceback():
+    res = runner.invoke(app, ["--debug", "run", "table9"])
+    assert res.exit_code != 0 and res.exception is not None and "unknown table" in str(res.exception)
