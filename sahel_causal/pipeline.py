@@ -225,7 +225,8 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
     import tomli_w
 
     from sahel_causal.estimation import estimate
-    from sahel_causal.specs.io import apply_overrides, parse_spec, read_toml, spec_hash, with_shared_variables
+    from sahel_causal.results import spec_hash
+    from sahel_causal.specs.io import apply_overrides, parse_spec, read_toml, with_shared_variables
     from sahel_causal.tasks.published import write_table_result
 
     path = resolve_table_spec(name)
@@ -241,7 +242,7 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
         panel = load_panel()
     panel_sha = sha256_file(panel_path)
     tr = estimate(spec, panel, progress=progress, data_sha256=panel_sha)
-    h = spec_hash({"spec": doc, "panel_sha256": panel_sha})
+    h = spec_hash({"spec": doc, "panel_sha256": panel_sha}).split(":")[-1]
     base = runs_dir if runs_dir is not None else RESULTS_DIR / "_runs"
     out = base / f"{writing.safe_id(spec.id, 'table id')}-{h[:10]}"
     with writing.output_lock(RESULTS_DIR if runs_dir is None else runs_dir):

@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
-import hashlib
-import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -142,11 +140,6 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str = "<s
         key, text = item.split("=", 1)
         _set_dotted(doc, key.strip(), parse_value(text.strip()), source, item)
     return doc
-
-
-def spec_hash(raw: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of a (possibly overridden) specification document."""
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- parts

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sahel_causal.data.countries import SAHEL_G5
 from sahel_causal.errors import SpecificationError
 from sahel_causal.specs.schema import Derive, ModelSpec, SampleSpec, TableSpec
 
-SAHEL_G5 = ("BFA", "TCD", "MLI", "MRT", "NER")
 
 
 def _shift(df: pd.DataFrame, col: str, k: int, unit: str = "iso3", time: str = "year") -> pd.Series:
