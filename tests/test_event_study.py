@@ -100,3 +100,15 @@ def test_cli_run_panel_on_mpdta(mpdta, tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["run", str(EXAMPLE), "--panel", str(mpdta)])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "_runs").is_dir() and list((tmp_path / "_runs").glob("mpdta_event_study-*/tables/*.md"))
+
+
+def test_data_path_in_the_spec_names_the_panel(mpdta, tmp_path):
+    from sahel_causal.pipeline import run_table
+
+    writing.allow(tmp_path)
+    text = EXAMPLE.read_text().replace('[data]\n', f'[data]\npath = "{mpdta.as_posix()}"\n')
+    spec = tmp_path / "es.toml"
+    spec.write_text(text)
+    files = run_table(str(spec), ['inference.vcov=["CRV1"]'], runs_dir=tmp_path / "runs")
+    md = next(f for f in files if f.suffix == ".md").read_text()
+    assert md.startswith("**Rerun of Event study") and "event_+3" in md

@@ -167,3 +167,21 @@ def test_resolved_document_reparses_to_the_same_spec():
     a = parse_spec(doc, TABLE2.name)
     b = parse_spec(copy.deepcopy(a.document), TABLE2.name)
     assert a.models == b.models and a.derive == b.derive
+
+
+def test_rerun_title_and_notes_follow_the_overrides():
+    from sahel_causal.report.notes import table_notes, title
+    from sahel_causal.results import TableResult
+
+    base = TableResult(spec=load_spec(TABLE2), models=(), data_sha256="x")
+    assert title(base) == base.spec.title
+    rerun = TableResult(spec=load_spec(TABLE2, ["variables.polyarchy_l1.lag=3", "model.lpm.controls=[]"]),
+                        models=(), data_sha256="x")
+    assert title(rerun).startswith("Rerun of Table 2") and "variables.polyarchy_l1.lag=3" in title(rerun)
+    notes = table_notes(rerun)
+    assert any(n.startswith("Rerun: ") and "model.lpm.controls=[]" in n for n in notes)
+    controls = next(n for n in notes if n.startswith("Controls: "))
+    assert "none [model lpm]" in controls and "polyarchy_l1" in controls
+    inference = " ".join(notes)
+    assert "seed 20240726" in inference and "9999 permutations, seed 20230726" in inference
+    assert "Not computed: randomization for models clogit, firth, logit_cubic" in inference
