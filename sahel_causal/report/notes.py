@@ -100,13 +100,17 @@ def _inference(spec: Any) -> list[str]:
     if crv3:
         lines.append(f"CRV3 = leave-one-cluster-out jackknife (MacKinnon, Nielsen & Webb 2023; refits for nonlinear "
                      f"models) [{_scope(crv3, ids)}].")
-    wb = _grouped([m for m in spec.models if "wild_bootstrap" in m.methods],
-                  lambda m: f"{m.inference.wild_bootstrap.draws} draws, {' and '.join(m.inference.wild_bootstrap.weights)}"
-                            f" weights, seed {m.inference.wild_bootstrap.seed}")
+    wb_models = [m for m in spec.models if "wild_bootstrap" in m.methods]
+    wb = _grouped(wb_models, lambda m: f"{m.inference.wild_bootstrap.draws} draws, "
+                                       f"{' and '.join(m.inference.wild_bootstrap.weights)} weights, seed "
+                                       f"{m.inference.wild_bootstrap.seed}")
     for d, g in wb.items():
-        lines.append(f"WCR = restricted wild cluster bootstrap (all 2^G sign vectors when fewer than the draws; "
-                     f"for PPML and the pooled logit the wild score bootstrap of Kline & Santos 2012 with the null "
-                     f"imposed), {d}; CI by test inversion [{_scope(g, ids)}].")
+        score = [estimators.REGISTRY[m.estimator].label for m in wb_models
+                 if m.id in g and m.estimator in ("ppml", "logit_cubic")]
+        lines.append("WCR = restricted wild cluster bootstrap (all 2^G sign vectors when fewer than the draws"
+                     + (f"; for {_join(score)} the wild score bootstrap of Kline & Santos 2012 with the null imposed, "
+                        "'refit' studentization" if score else "")
+                     + f"), {d}; CI by test inversion [{_scope(g, ids)}].")
     ri = _grouped([m for m in spec.models if "randomization" in m.methods],
                   lambda m: f"{m.inference.randomization.permutations} permutations, seed "
                             f"{m.inference.randomization.seed}")
