@@ -308,7 +308,7 @@ def _attach_score_bootstrap(res: EstimationResult, sample: pd.DataFrame, model: 
 
     The "refit" studentization is used: in simulations with 15 clusters the boottest-style
     recentred statistic rejected 6.8-7.3% at a nominal 5%, the refit one 5.1-5.9%
-    (tests/test_score_bootstrap.py, full Monte Carlo). Confidence sets by test inversion.
+    (tests/inference/test_score_bootstrap.py, full Monte Carlo). Confidence sets by test inversion.
     """
     from sahel_causal.inference.score_bootstrap import score_bootstrap_logit, score_bootstrap_ppml
 

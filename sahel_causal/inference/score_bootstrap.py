@@ -48,7 +48,7 @@ restricted value and nothing is re-estimated. For ``H0: b_j = beta0``:
 
    With Rademacher weights and equal cluster sizes ``"recentred"`` and ``"uncentred"`` give
    identical p-values (``t*^2`` is then the same increasing function of ``N*^2``). Simulated
-   nulls with G = 15 clusters (tests/test_score_bootstrap.py; 2,000 replications, B = 999;
+   nulls with G = 15 clusters (tests/inference/test_score_bootstrap.py; 2,000 replications, B = 999;
    Rademacher) gave 5% rejection rates of 0.068 (``"recentred"``) vs 0.051 (``"refit"``) for
    two-way-FE PPML with T = 10, and 0.073 vs 0.059 for a logit with region dummies, T = 20; in an
    exploratory PPML run with G = 45, T = 20 (800 replications) 0.065 vs 0.046, where the

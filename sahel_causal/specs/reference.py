@@ -2,7 +2,7 @@
 
 ``render()`` builds the Markdown from :data:`SECTIONS` (every common key: type, default,
 meaning), the design modules' ``KEYS`` (:data:`sahel_causal.specs.designs.DESIGN_KEYS`), the
-estimator registry and one validated example per design. ``tests/test_spec_reference.py`` fails
+estimator registry and one validated example per design. ``tests/specs/test_spec_reference.py`` fails
 when the committed file differs; regenerate it with::
 
     python -m sahel_causal.specs.reference > docs/specification.md
