@@ -69,3 +69,31 @@ def test_bad_spec_and_panel_files(tmp_path, tmp_results):
 def test_debug_shows_the_traceback():
     res = runner.invoke(app, ["--debug", "run", "table9"])
     assert res.exit_code != 0 and res.exception is not None and "unknown table" in str(res.exception)
+
+
+def test_run_with_a_published_id_writes_only_under_runs(tmp_path, tmp_results):
+    """A custom spec reusing a published table's id never touches results/tables (issue 13)."""
+    import numpy as np
+    import pandas as pd
+
+    from sahel_causal.paths import RESULTS_DIR
+
+    rng = np.random.default_rng(1)  # simulated toy panel (test data)
+    panel = pd.DataFrame([(f"u{g}", 2000 + t) for g in range(15) for t in range(6)], columns=["u", "t"])
+    panel["x"] = rng.normal(size=len(panel))
+    panel["y"] = panel["x"] + rng.normal(size=len(panel))
+    csv = tmp_path / "toy.csv"
+    panel.to_csv(csv, index=False)
+    published = RESULTS_DIR / "tables" / "table2_coups.csv"
+    before = published.read_bytes()
+    spec = _spec(tmp_path, GOOD.replace('id = "s"', 'id = "table2_coups"', 1))
+    res = runner.invoke(app, ["run", spec, "--panel", str(csv)])
+    assert res.exit_code == 0, res.output
+    assert published.read_bytes() == before
+    written = list((tmp_results / "_runs").rglob("table2_coups.csv"))
+    assert len(written) == 1 and "table2_coups-" in written[0].parent.parent.name
+
+
+def test_reproduce_check_reports_the_manifest_state():
+    res = runner.invoke(app, ["reproduce", "--check"])
+    assert res.exit_code == 0 and "outputs match results/MANIFEST.json" in res.output, res.output

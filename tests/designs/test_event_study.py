@@ -97,7 +97,7 @@ def test_cli_run_panel_on_mpdta(mpdta, tmp_path, monkeypatch):
 
     writing.allow(tmp_path)
     monkeypatch.setattr(pipeline, "RESULTS_DIR", tmp_path)
-    res = CliRunner().invoke(app, ["run", str(EXAMPLE), "--panel", str(mpdta)])
+    res = CliRunner().invoke(app, ["run", str(EXAMPLE), "--panel", str(mpdta), "--set", 'inference.vcov=["CRV1"]'])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "_runs").is_dir() and list((tmp_path / "_runs").glob("mpdta_event_study-*/tables/*.md"))
 
