@@ -44,23 +44,38 @@ def event_dummies(data: pd.DataFrame, es: EventStudySpec) -> tuple[pd.DataFrame,
     return data.assign(**cols), keep
 
 
+def _frame(data: pd.DataFrame, es: EventStudySpec, where: str) -> tuple[pd.DataFrame, list[str], int]:
+    if es.first_treat not in data.columns:
+        raise SpecificationError(f"{where}.first_treat] the panel has no column {es.first_treat!r}")
+    d, keep = event_dummies(data, es)
+    d = d.loc[keep]
+    regs = [r for r in (term(k) for k in es.event_times()) if d[r].any()]
+    if not regs:
+        raise SpecificationError(f"{where}] no treated unit-period falls inside the event window")
+    return d, [*regs, *es.controls], int((~keep).sum())
+
+
 def _design(ctx: FitContext) -> tuple[pd.DataFrame, list[str], EventStudySpec, int]:
     es: EventStudySpec = ctx.model.spec
-    if es.first_treat not in ctx.data.columns:
-        raise SpecificationError(f"{ctx.table.source_file}: [model {ctx.model.id}.first_treat] the panel has no "
-                                 f"column {es.first_treat!r}")
-    d, keep = event_dummies(ctx.data, es)
-    d = d.loc[keep]
-    regs = [term(k) for k in es.event_times()]
-    regs = [r for r in regs if d[r].any()]
-    if not regs:
-        raise SpecificationError(f"{ctx.table.source_file}: [model {ctx.model.id}] no treated unit-period falls "
-                                 "inside the event window")
-    return d, [*regs, *es.controls], es, int((~keep).sum())
+    d, regs, n_out = _frame(ctx.data, es, f"{ctx.table.source_file}: [model {ctx.model.id}")
+    return d, regs, es, n_out
+
+
+def run(spec: EventStudySpec, panel: pd.DataFrame, *, cluster: str | None = None, spec_id: str = "",
+        progress=None) -> EstimationResult:
+    """The design's pure entry point: fit ``spec`` on ``panel`` (rows with missing values in the
+    model's columns are dropped by :func:`fe_ols`); CRV1 by ``cluster`` (default: the unit)."""
+    d, regs, n_out = _frame(panel, spec, f"<event_study {spec_id}>: [model {spec_id}")
+    res = fe_ols(d, spec.outcome, regs, fe=(spec.unit, spec.time), cluster=cluster or spec.unit, vcov="CRV1",
+                 spec_id=spec_id, metadata={"reference_period": spec.reference, "bin_endpoints": spec.bin_endpoints})
+    if n_out:
+        res = replace(res, dropped=(*res.dropped, DropRecord("treated unit-period outside the event window",
+                                                             "row", n_out)))
+    return res
 
 
 def fit(ctx: FitContext) -> EstimationResult:
-    """Fit the event study by least squares with unit and time fixed effects."""
+    """Fit the event study by least squares with unit and time fixed effects (registry entry point)."""
     d, regs, es, n_out = _design(ctx)
     res = fe_ols(d, es.outcome, regs, fe=(es.unit, es.time), cluster=ctx.cluster, vcov="CRV1",
                  spec_id=ctx.model.id, metadata={**ctx.metadata, "reference_period": es.reference,

@@ -58,6 +58,10 @@ def test_binned_event_study_equals_statsmodels_dummy_regression(mpdta):
     assert res.nobs == N and res.n_clusters == G
     tidy = tr.tidy()
     assert list(tidy["term"]) == [f"event_{k:+d}" for k in window] and set(tidy["method"]) == {"CRV1"}
+    from sahel_causal.designs.event_study import run
+
+    direct = run(tr.spec.models[0].spec, df, spec_id="es")
+    assert direct.coef.equals(res.coef) and direct.vcov.equals(res.vcov)
 
 
 def test_unbinned_event_study_drops_periods_outside_the_window(mpdta):
