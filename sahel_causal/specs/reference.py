@@ -152,14 +152,21 @@ def _design_rows(name: str) -> list[Row]:
     keys = DESIGN_KEYS.get(name)
     if keys:
         return [(k, t, d, m) for k, (t, d, m) in keys.items()]
-    # a design without KEYS: list its dataclass fields
-    import inspect
+    # a design without KEYS: list the fields of the dataclass its parse function returns
+    import typing
 
-    parse = DESIGNS[name]
-    cls = inspect.signature(parse).return_annotation
-    fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
-    return [(f.name, str(f.type), "required" if f.default is dataclasses.MISSING else repr(f.default), "")
-            for f in fields]
+    try:
+        cls = typing.get_type_hints(DESIGNS[name]).get("return")
+    except Exception:  # noqa: BLE001 - unresolvable annotations: no rows rather than no reference
+        cls = None
+    fields = dataclasses.fields(cls) if cls is not None and dataclasses.is_dataclass(cls) else ()
+
+    def default(f: dataclasses.Field) -> str:
+        if f.default is not dataclasses.MISSING:
+            return repr(f.default)
+        return "computed" if f.default_factory is not dataclasses.MISSING else "required"
+
+    return [(f.name, str(f.type), default(f), (f.metadata or {}).get("doc", "")) for f in fields]
 
 
 def render() -> str:

@@ -34,3 +34,13 @@ def test_examples_are_valid_specifications(design):
     doc = with_shared_variables(tomllib.loads(EXAMPLES[design]), f"example {design}")
     spec = parse_spec(doc, f"example {design}")
     assert {m.design for m in spec.models} == {design}
+
+
+def test_a_design_without_keys_is_documented_from_its_dataclass(monkeypatch):
+    from sahel_causal.specs import designs, reference
+    from sahel_causal.specs.designs import event_study
+
+    monkeypatch.setitem(designs.DESIGNS, "toy_design", event_study.parse)
+    monkeypatch.setattr(reference, "DESIGNS", designs.DESIGNS)
+    text = reference.render()
+    assert 'design = "toy_design"' in text and "| `first_treat` | str | required |" in text
