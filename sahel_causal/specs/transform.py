@@ -47,7 +47,7 @@ def apply_derive(panel: pd.DataFrame, d: Derive, source: str = "<spec>", *, unit
     """Compute one derived variable on ``panel`` (which is not modified)."""
     missing = [a for a in d.args if a not in panel.columns]
     if missing:
-        raise SpecificationError(f"{source}: [derive {d.name}] unknown variable(s) {missing}; "
+        raise SpecificationError(f"{source}: [variables.{d.name}] unknown variable(s) {missing}; "
                                  "see data/processed/codebook.md or derive them first")
     a = [panel[c].astype(float) for c in d.args]
     if d.op == "from":
@@ -65,11 +65,12 @@ def apply_derive(panel: pd.DataFrame, d: Derive, source: str = "<spec>", *, unit
     elif d.op == "time_since":
         s = time_since_positive(panel, d.args[0], unit, time)
     else:  # pragma: no cover - validated in io
-        raise SpecificationError(f"{source}: [derive {d.name}] unknown operation {d.op}")
+        raise SpecificationError(f"{source}: [variables.{d.name}] unknown operation {d.op}")
     s = s * d.scale
     if d.log1p:
         if (s < 0).any():
-            raise SpecificationError(f"{source}: [derive {d.name}] log1p of negative values")
+            raise SpecificationError(f"{source}: [variables.{d.name}] log1p of negative values: drop log1p or "
+                                     "shift the variable")
         s = np.log1p(s)
     if d.lag or d.lead:
         tmp = panel[[unit, time]].assign(_s=s)

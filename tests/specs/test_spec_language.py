@@ -185,3 +185,18 @@ def test_rerun_title_and_notes_follow_the_overrides():
     inference = " ".join(notes)
     assert "seed 20240726" in inference and "9999 permutations, seed 20230726" in inference
     assert "Not computed: randomization for models clogit, firth, logit_cubic" in inference
+
+
+def test_variables_are_derived_lazily_with_clear_errors():
+    import pandas as pd
+
+    from sahel_causal.specs.transform import derive_all, needed_variables
+
+    spec = load_spec(TABLE2)
+    names = [d.name for d in needed_variables(spec)]
+    assert names.index("ct_training") < names.index("ct_share_l1")  # dependencies first
+    assert "log_ucdp_total" not in names  # shared but unused by Table 2: not computed
+    toy = pd.DataFrame({"iso3": ["MLI"], "year": [2000], "coup_attempts": [0]})
+    with pytest.raises(SpecificationError, match=r"\[variables.train_pc_l1\] unknown variable\(s\) "
+                                                 r"\['us_training_cost_usd', 'population'\]"):
+        derive_all(toy, spec)
