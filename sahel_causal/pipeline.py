@@ -212,6 +212,9 @@ def read_panel_file(path: Path) -> pd.DataFrame:
             return pd.read_csv(path)
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
+    except ImportError as exc:
+        raise SchemaError(f"panel file {path}: reading Parquet needs pyarrow (pip install 'sahel-causal[parquet]'), "
+                          "or save the panel as CSV") from exc
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise SchemaError(f"panel file {path} cannot be read: {exc}") from exc
     raise SchemaError(f"panel file {path}: use a .csv or .parquet file")

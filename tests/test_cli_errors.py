@@ -97,3 +97,15 @@ def test_run_with_a_published_id_writes_only_under_runs(tmp_path, tmp_results):
 def test_reproduce_check_reports_the_manifest_state():
     res = runner.invoke(app, ["reproduce", "--check"])
     assert res.exit_code == 0 and "outputs match results/MANIFEST.json" in res.output, res.output
+
+
+def test_parquet_panel_is_read_like_csv(tmp_path):
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    from sahel_causal.pipeline import read_panel_file
+
+    df = pd.DataFrame({"u": ["a", "b"], "t": [2000, 2001], "y": [1.5, float("nan")]})
+    df.to_parquet(tmp_path / "p.parquet")
+    df.to_csv(tmp_path / "p.csv", index=False)
+    pd.testing.assert_frame_equal(read_panel_file(tmp_path / "p.parquet"), read_panel_file(tmp_path / "p.csv"))
