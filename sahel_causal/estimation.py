@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,66 +35,22 @@ from sahel_causal.inference.randomization import randomization_inference
 from sahel_causal.inference.wild_bootstrap import wild_cluster_bootstrap
 from sahel_causal.models import (average_marginal_effects, conditional_logit, effect_at_baseline, fe_ols,
                                  firth_logit, partialled_design, pooled_logit, ppml, time_since_event)
-from sahel_causal.results import EstimationResult, data_checksum
+from sahel_causal import estimators
+from sahel_causal.results import FEW_CLUSTERS, EstimationResult, ModelOutcome, TableResult, data_checksum
 from sahel_causal.specs import TableSpec, load_spec
 from sahel_causal.specs.schema import ModelSpec
 from sahel_causal.specs.transform import derive_all, select_sample
 
-LINEAR = ("ols",)
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class ModelOutcome:
-    """One fitted model: its result, marginal effects (logits) and the sample bookkeeping."""
-
-    model: ModelSpec
-    result: EstimationResult
-    margins: EstimationResult | None
-    sample_drops: tuple[tuple[str, int], ...]
-    n_countries: int
-    n_events: int | None
-    events_lost: tuple[str, ...]
-    within_sd: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TableResult:
-    """All models of one table specification, with the data checksum they were fitted on."""
-
-    spec: TableSpec
-    models: tuple[ModelOutcome, ...]
-    data_sha256: str
-
-    def tidy(self) -> pd.DataFrame:
-        """One row per model and treatment term: estimates and every attached inference."""
-        frames = []
-        for mo in self.models:
-            t = mo.result.tidy(self.spec.inference.alpha)
-            t = t[t["term"].isin(mo.model.treatments)].copy()
-            t.insert(0, "model", mo.model.id)
-            t.insert(1, "label", mo.model.label)
-            t.insert(2, "estimator", mo.model.estimator)
-            t["nobs"] = mo.result.nobs
-            t["n_countries"] = mo.n_countries
-            t["n_clusters"] = mo.result.n_clusters
-            t["fixed_effects"] = "+".join(mo.model.fixed_effects)
-            t["controls"] = "+".join(mo.model.controls)
-            t["outcome_mean"] = mo.result.outcome_mean
-            t["within_sd"] = [mo.within_sd.get(term, math.nan) for term in t["term"]]
-            t["effect_1sd"] = t["estimate"] * t["within_sd"]
-            if mo.margins is not None:
-                me = mo.margins.tidy()
-                me = me.set_index("term")
-                t["margin"] = [me["estimate"].get(term, math.nan) for term in t["term"]]
-                t["margin_se"] = [me["std_error"].get(term, math.nan) for term in t["term"]]
-            frames.append(t)
-        return pd.concat(frames, ignore_index=True)
-
-
 def estimate(spec: TableSpec | str | Path, panel: pd.DataFrame, *, inference: bool = True,
-             progress: Progress = lambda _m: None) -> TableResult:
-    """Fit every model of ``spec`` on ``panel`` (not modified); return a :class:`TableResult`."""
+             progress: Progress = lambda _m: None, data_sha256: str | None = None) -> TableResult:
+    """Fit every model of ``spec`` on ``panel`` (not modified); return a :class:`TableResult`.
+
+    ``data_sha256`` is the sha256 of the panel file as written (the value in provenance.json);
+    without it the result records the hash of the in-memory frame, marked ``frame:``.
+    """
     from threadpoolctl import threadpool_limits
 
     if not isinstance(spec, TableSpec):
@@ -108,89 +63,180 @@ def estimate(spec: TableSpec | str | Path, panel: pd.DataFrame, *, inference: bo
         for model in spec.models:
             progress(f"  {spec.id}: {model.id} ({model.estimator})")
             outcomes.append(_estimate_model(df, model, spec, inference))
-    return TableResult(spec=spec, models=tuple(outcomes), data_sha256=data_checksum(panel))
+    sha = data_sha256 if data_sha256 is not None else "frame:" + data_checksum(panel).split(":")[-1]
+    return TableResult(spec=spec, models=tuple(outcomes), data_sha256=sha)
 
 
-def _within_sd(data: pd.DataFrame, col: str) -> float:
-    """Standard deviation of ``col`` after removing country means (the 'realistic change')."""
-    dev = data[col] - data.groupby("iso3")[col].transform("mean")
+def _within_sd(data: pd.DataFrame, col: str, unit: str = "iso3") -> float:
+    """Standard deviation of ``col`` after removing unit means (the 'realistic change')."""
+    dev = data[col] - data.groupby(unit)[col].transform("mean")
     return float(dev.std(ddof=1))
 
 
-def _events_lost(df: pd.DataFrame, kept: pd.DataFrame, model: ModelSpec) -> tuple[str, ...]:
+def _events_lost(df: pd.DataFrame, kept: pd.DataFrame, model: ModelSpec, *, unit: str = "iso3",
+                 time: str = "year") -> tuple[str, ...]:
     """Country-years with a positive outcome inside the year range that the model does not use."""
     s = model.sample
-    window = df[df["year"].between(*s.years) & (df[model.outcome] > 0)]
+    window = df[df[time].between(*s.years) & (df[model.outcome] > 0)]
     lost = window.index.difference(kept.index)
-    return tuple(f"{df.at[i, 'iso3']} {int(df.at[i, 'year'])}" for i in lost)
+    return tuple(f"{df.at[i, unit]} {int(df.at[i, time])}" for i in lost)
 
 
 def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_inference: bool) -> ModelOutcome:
-    cluster = spec.inference.cluster
+    """Fit one model through its registry entry and attach the inference methods of its plan."""
+    entry = estimators.get(model.estimator, model.design, source=spec.source_file,
+                           where=f"model {model.id}.estimator")
+    cluster = model.inference.cluster
+    unit, time = spec.data.unit, spec.data.time
     data = df
     if model.estimator == "logit_cubic":
         known = df[df[model.outcome].notna()]
-        data = df.assign(_duration=time_since_event(known, "iso3", "year", model.outcome).reindex(df.index))
+        data = df.assign(_duration=time_since_event(known, unit, time, model.outcome).reindex(df.index))
     mf = select_sample(data, model, spec, cluster)
     sample = mf.data
-    regs = [*model.treatments, *model.controls]
-    meta = {"table": spec.id, "model": model.id, "spec_file": spec.source_file}
-    fe = tuple(model.fixed_effects)
+    kind = estimators.outcome_kind(sample[model.outcome])
+    if not entry.accepts(kind):
+        raise SpecificationError(f"{spec.source_file}: [model {model.id}.outcome] {model.outcome!r} is a {kind} "
+                                 f"outcome but estimator {entry.name!r} accepts {list(entry.outcomes)} outcomes")
+    G = int(sample[cluster].nunique())
+    if G < 3:
+        raise SpecificationError(f"{spec.source_file}: [model {model.id}] only {G} cluster(s) of {cluster!r} in the "
+                                 "sample: cluster-robust p-values need at least 3 (and are unreliable below about "
+                                 f"{FEW_CLUSTERS}); widen the sample or change inference.cluster")
+    ctx = estimators.FitContext(
+        data=sample, full=data, model=model, table=spec, regressors=(*model.treatments, *model.controls),
+        fixed_effects=tuple(model.fixed_effects), cluster=cluster, alpha=model.inference.alpha,
+        metadata={"table": spec.id, "model": model.id, "spec_file": spec.source_file})
+    res = entry.call("fit", ctx)
+    for method in model.methods:
+        if method == "CRV1" or (not do_inference and method in ("wild_bootstrap", "randomization")):
+            continue
+        res = entry.call(method, res, ctx)
+    margins = entry.call("margins", res, ctx) if entry.margins is not None else None
+    terms = tuple(entry.call("terms", res, ctx)) if entry.terms is not None else tuple(model.treatments)
+    used = sample.loc[sample.index.isin(_used_index(res, sample, unit))]
     est = model.estimator
-    margins = None
-    if est == "ols":
-        res = fe_ols(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1", spec_id=model.id, metadata=meta)
-        if "CRV3" in spec.inference.vcov:
-            res = _attach_crv3(res, sample, model, regs, fe, cluster, spec.inference.alpha)
-        if do_inference:
-            res = _attach_wild(res, sample, model, regs, fe, cluster, spec)
-            res = _attach_ri(res, df, sample, model, regs, fe, cluster, spec)
-    elif est == "ppml":
-        def fit(d: pd.DataFrame) -> EstimationResult:
-            return ppml(d, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1", spec_id=model.id, metadata=meta)
-        res = fit(sample)
-        if "CRV3" in spec.inference.vcov:
-            res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
-        if do_inference:
-            res = _attach_score_bootstrap(res, sample, model, regs, cluster, spec, "ppml", fe=fe)
-    elif est == "conditional_logit":
-        time = "year" if "year" in fe else None
-
-        def fit(d: pd.DataFrame) -> EstimationResult:
-            return conditional_logit(d, model.outcome, regs, group="iso3", time=time, cluster=cluster,
-                                     spec_id=model.id, metadata=meta)
-        res = fit(sample)
-        if "CRV3" in spec.inference.vcov:
-            res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
-        margins = effect_at_baseline(res)
-    elif est == "firth":
-        res = firth_logit(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1",
-                          alpha=spec.inference.alpha, spec_id=model.id, metadata=meta)
-        margins = average_marginal_effects(res, list(model.treatments))
-    elif est == "logit_cubic":
-        def fit(d: pd.DataFrame) -> EstimationResult:
-            return pooled_logit(d, model.outcome, regs, duration="_duration", dummies=fe, cluster=cluster,
-                                spec_id=model.id, metadata=meta)
-        res = fit(sample)
-        if "CRV3" in spec.inference.vcov:
-            res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
-        if do_inference:
-            res = _attach_score_bootstrap(res, sample, model, regs, cluster, spec, "logit", dummies=fe,
-                                          duration="_duration")
-        margins = average_marginal_effects(res, list(model.treatments))
-    else:  # pragma: no cover - validated by the spec parser
-        raise SpecificationError(f"{spec.source_file}: unknown estimator {est}")
-    used = sample.loc[sample.index.isin(_used_index(res, sample))]
     n_events = int((used[model.outcome] > 0).sum()) if est != "ppml" and est != "ols" or \
         set(used[model.outcome].dropna().unique()) <= {0, 1} else None
     return ModelOutcome(
         model=model, result=res, margins=margins, sample_drops=mf.dropped,
-        n_countries=int(used["iso3"].nunique()), n_events=n_events,
-        events_lost=_events_lost(data, used, model) if n_events is not None else (),
-        within_sd={t: _within_sd(used, t) for t in model.treatments})
+        n_countries=int(used[unit].nunique()), n_events=n_events,
+        events_lost=_events_lost(data, used, model, unit=unit, time=time) if n_events is not None else (),
+        within_sd={t: _within_sd(used, t, unit) for t in terms if t in used.columns},
+        terms=terms, treated_clusters=_treated_clusters(used, terms, spec, cluster))
 
 
-def _used_index(res: EstimationResult, sample: pd.DataFrame) -> pd.Index:
+def _treated_clusters(used: pd.DataFrame, terms: tuple[str, ...], spec: TableSpec, cluster: str) -> dict[str, int]:
+    """For terms where few treated clusters matter (interactions, indicator treatments): the number of
+    clusters with a non-zero value of the term in the estimation sample."""
+    out: dict[str, int] = {}
+    variables = spec.variables
+    for t in terms:
+        if t not in used.columns:
+            continue
+        x = used[t]
+        if (t in variables and variables[t].op in ("interact", "any")) or set(x.dropna().unique()) <= {0, 1}:
+            out[t] = int(used.loc[x.fillna(0) != 0, cluster].nunique())
+    return out
+
+
+# --------------------------------------------------------------------------- fits (see sahel_causal.estimators)
+def fit_ols(ctx: estimators.FitContext) -> EstimationResult:
+    """Least squares with absorbed fixed effects, CRV1 by cluster."""
+    m = ctx.model
+    return fe_ols(ctx.data, m.outcome, list(ctx.regressors), fe=ctx.fixed_effects, cluster=ctx.cluster, vcov="CRV1",
+                  spec_id=m.id, metadata=ctx.metadata)
+
+
+def _refit_ppml(ctx: estimators.FitContext) -> Callable[[pd.DataFrame], EstimationResult]:
+    m = ctx.model
+    return lambda d: ppml(d, m.outcome, list(ctx.regressors), fe=ctx.fixed_effects, cluster=ctx.cluster,
+                          vcov="CRV1", spec_id=m.id, metadata=ctx.metadata)
+
+
+def _refit_clogit(ctx: estimators.FitContext) -> Callable[[pd.DataFrame], EstimationResult]:
+    m = ctx.model
+    unit, time = ctx.table.data.unit, ctx.table.data.time
+    t = time if time in ctx.fixed_effects else None
+    return lambda d: conditional_logit(d, m.outcome, list(ctx.regressors), group=unit, time=t, cluster=ctx.cluster,
+                                       spec_id=m.id, metadata=ctx.metadata)
+
+
+def _refit_logit_cubic(ctx: estimators.FitContext) -> Callable[[pd.DataFrame], EstimationResult]:
+    m = ctx.model
+    return lambda d: pooled_logit(d, m.outcome, list(ctx.regressors), duration="_duration", dummies=ctx.fixed_effects,
+                                  cluster=ctx.cluster, spec_id=m.id, metadata=ctx.metadata)
+
+
+_REFITS = {"ppml": _refit_ppml, "conditional_logit": _refit_clogit, "logit_cubic": _refit_logit_cubic}
+
+
+def fit_ppml(ctx: estimators.FitContext) -> EstimationResult:
+    """Poisson pseudo-maximum likelihood with fixed effects."""
+    return _refit_ppml(ctx)(ctx.data)
+
+
+def fit_conditional_logit(ctx: estimators.FitContext) -> EstimationResult:
+    """Conditional (fixed-effects) logit by unit, with time dummies when time is a fixed effect."""
+    return _refit_clogit(ctx)(ctx.data)
+
+
+def fit_firth(ctx: estimators.FitContext) -> EstimationResult:
+    """Firth-penalized logit with unit and time dummies."""
+    m = ctx.model
+    return firth_logit(ctx.data, m.outcome, list(ctx.regressors), fe=ctx.fixed_effects, cluster=ctx.cluster,
+                       vcov="CRV1", alpha=ctx.alpha, spec_id=m.id, metadata=ctx.metadata)
+
+
+def fit_logit_cubic(ctx: estimators.FitContext) -> EstimationResult:
+    """Pooled logit with a cubic in time since the unit's last event (``_duration``)."""
+    return _refit_logit_cubic(ctx)(ctx.data)
+
+
+def margins_at_baseline(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
+    """Conditional logit: the effect at the sample event rate."""
+    return effect_at_baseline(res)
+
+
+def margins_ame(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
+    """Logits: average marginal effects of the treatments on the probability."""
+    return average_marginal_effects(res, list(ctx.model.treatments))
+
+
+def attach_crv3_linear(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
+    """CRV3 of a linear model (analytic jackknife)."""
+    return _attach_crv3(res, ctx.data, ctx.model, list(ctx.regressors), ctx.fixed_effects, ctx.cluster, ctx.alpha)
+
+
+def attach_crv3_refit_any(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
+    """CRV3 of a nonlinear model: leave-one-cluster-out refits."""
+    return _attach_crv3_refit(res, ctx.data, ctx.model, ctx.cluster, _REFITS[ctx.model.estimator](ctx), ctx.alpha)
+
+
+def attach_wild_linear(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
+    """Restricted wild cluster bootstrap of a linear model."""
+    return _attach_wild(res, ctx.data, ctx.model, list(ctx.regressors), ctx.fixed_effects, ctx.cluster, ctx.table)
+
+
+def attach_ri_linear(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
+    """Randomization inference of a linear model."""
+    return _attach_ri(res, ctx.full, ctx.data, ctx.model, list(ctx.regressors), ctx.fixed_effects, ctx.cluster,
+                      ctx.table)
+
+
+def attach_score_ppml(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
+    """Wild score cluster bootstrap of PPML."""
+    return _attach_score_bootstrap(res, ctx.data, ctx.model, list(ctx.regressors), ctx.cluster, ctx.table, "ppml",
+                                   fe=ctx.fixed_effects)
+
+
+def attach_score_logit(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
+    """Wild score cluster bootstrap of the pooled logit."""
+    return _attach_score_bootstrap(res, ctx.data, ctx.model, list(ctx.regressors), ctx.cluster, ctx.table, "logit",
+                                   dummies=ctx.fixed_effects, duration="_duration")
+
+
+def _used_index(res: EstimationResult, sample: pd.DataFrame, unit: str = "iso3") -> pd.Index:
     """Rows of ``sample`` the estimator kept (after its own drops of singletons, all-zero groups...)."""
     dropped_ids = set()
     for d in res.dropped:
@@ -201,7 +247,7 @@ def _used_index(res: EstimationResult, sample: pd.DataFrame) -> pd.Index:
     groups = {i.split(":", 1)[1] for i in dropped_ids if i.startswith("group:")}
     keep = ~sample.index.astype(str).isin([i for i in dropped_ids if not i.startswith("group:")])
     if groups:
-        keep &= ~sample["iso3"].astype(str).isin(groups)
+        keep &= ~sample[unit].astype(str).isin(groups)
     return sample.index[keep]
 
 
@@ -262,11 +308,11 @@ def _attach_score_bootstrap(res: EstimationResult, sample: pd.DataFrame, model: 
 
     The "refit" studentization is used: in simulations with 15 clusters the boottest-style
     recentred statistic rejected 6.8-7.3% at a nominal 5%, the refit one 5.1-5.9%
-    (tests/test_score_bootstrap.py, full Monte Carlo). Confidence sets by test inversion.
+    (tests/inference/test_score_bootstrap.py, full Monte Carlo). Confidence sets by test inversion.
     """
     from sahel_causal.inference.score_bootstrap import score_bootstrap_logit, score_bootstrap_ppml
 
-    wb = spec.inference.wild_bootstrap
+    wb = model.inference.wild_bootstrap
     if wb is None:
         return res
     for term in model.treatments:
@@ -274,29 +320,30 @@ def _attach_score_bootstrap(res: EstimationResult, sample: pd.DataFrame, model: 
             if kind == "ppml":
                 r = score_bootstrap_ppml(sample, model.outcome, regs, term, fe=fe, cluster=cluster, B=wb.draws,
                                          weights=w, seed=wb.seed, studentization=SCORE_STUDENTIZATION, ci=True,
-                                         alpha=spec.inference.alpha)
+                                         alpha=model.inference.alpha)
             else:
                 r = score_bootstrap_logit(sample, model.outcome, regs, term, cluster=cluster, dummies=dummies,
                                           duration=duration, B=wb.draws, weights=w, seed=wb.seed,
-                                          studentization=SCORE_STUDENTIZATION, ci=True, alpha=spec.inference.alpha)
+                                          studentization=SCORE_STUDENTIZATION, ci=True, alpha=model.inference.alpha)
             res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
                                      r.detail())
     return res
 
 
-def _year_dummies(sample: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    years = sorted(sample["year"].unique())[1:]
-    cols = {f"_y{y}": (sample["year"] == y).astype(float) for y in years}
+def _year_dummies(sample: pd.DataFrame, time: str = "year") -> tuple[pd.DataFrame, list[str]]:
+    years = sorted(sample[time].unique())[1:]
+    cols = {f"_y{y}": (sample[time] == y).astype(float) for y in years}
     return sample.assign(**cols), list(cols)
 
 
 def _attach_wild(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, regs: list[str], fe: tuple,
                  cluster: str, spec: TableSpec) -> EstimationResult:
-    wb = spec.inference.wild_bootstrap
+    wb = model.inference.wild_bootstrap
     if wb is None:
         return res
-    data, dummies = (_year_dummies(sample) if "year" in fe else (sample, []))
-    other_fe = tuple(f for f in fe if f != "year")
+    time = spec.data.time
+    data, dummies = (_year_dummies(sample, time) if time in fe else (sample, []))
+    other_fe = tuple(f for f in fe if f != time)
     if any(f != cluster for f in other_fe):
         raise SpecificationError(f"{spec.source_file}: [model {model.id}] the wild bootstrap needs fixed effects "
                                  "nested in the clusters (or year effects)")
@@ -304,7 +351,7 @@ def _attach_wild(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, 
     X, y, cl = design.X_tilde, design.y_tilde, design.cluster_codes
     for j, term in enumerate(model.treatments):
         for w in wb.weights:
-            r = wild_cluster_bootstrap(X, y, cl, j, B=wb.draws, weights=w, seed=wb.seed, alpha=spec.inference.alpha,
+            r = wild_cluster_bootstrap(X, y, cl, j, B=wb.draws, weights=w, seed=wb.seed, alpha=model.inference.alpha,
                                        ci=True, k_absorbed=len(other_fe) and 1, fe_nested=bool(other_fe))
             res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
                                      {"draws": int(r.n_draws), "enumerated": bool(r.enumerated), "seed": int(wb.seed),
@@ -315,9 +362,10 @@ def _attach_wild(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, 
 def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, model: ModelSpec, regs: list[str],
                fe: tuple, cluster: str, spec: TableSpec) -> EstimationResult:
     """Permute the first treatment's country paths; interactions of it with moderators follow it."""
-    ri = spec.inference.randomization
+    ri = model.inference.randomization
     if ri is None:
         return res
+    unit, time = spec.data.unit, spec.data.time
     base = model.treatments[0]
     derived = {d.name: d for d in spec.derive}
     followers = [t for t in model.treatments[1:]
@@ -325,11 +373,11 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
     fixed = [t for t in model.treatments[1:] if t not in followers]
     if any(t in derived and base in (derived[t].args or ()) for t in fixed):
         return res  # another treatment is a transformation of the same path (e.g. a lead): no valid permutation
-    used = sample.loc[_used_index(res, sample)]
-    units = sorted(used["iso3"].unique())
-    years = sorted(used["year"].unique())
-    ui = used["iso3"].map({u: i for i, u in enumerate(units)}).to_numpy()
-    ti = used["year"].map({t: i for i, t in enumerate(years)}).to_numpy()
+    used = sample.loc[_used_index(res, sample, unit)]
+    units = sorted(used[unit].unique())
+    years = sorted(used[time].unique())
+    ui = used[unit].map({u: i for i, u in enumerate(units)}).to_numpy()
+    ti = used[time].map({t: i for i, t in enumerate(years)}).to_numpy()
     paths = np.full((len(units), len(years)), np.nan)
     paths[ui, ti] = used[base].to_numpy(float)
     moderators = []

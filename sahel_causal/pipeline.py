@@ -1,10 +1,15 @@
-"""Reproduce: the steps from raw sources to every table and figure, with declared outputs.
+"""Reproduce and run: the steps from raw sources to every table and figure, with declared outputs.
 
 ``build_processed`` turns the raw sources into ``data/processed/`` (needs the raw directory);
 ``reproduce`` rebuilds that when the raw directory is present, otherwise starts from the
-committed panel (after checking its checksum against ``provenance.json``), then writes every
-table and figure into ``results/`` and a ``results/MANIFEST.json`` that ties each output file
-to the specification and the panel checksum that made it. Nothing here depends on the date.
+committed panel (after checking its checksum against ``provenance.json``), then runs the tasks
+of :mod:`sahel_causal.tasks.published` (in dependency order, independent ones in parallel) into
+``results/`` and writes ``results/MANIFEST.json`` last, tying each output file to the program,
+the specification and the panel checksum (the sha256 of the panel file, as in
+``provenance.json``) that made it. ``run_table`` estimates one specification, possibly on another
+panel and with ``--set`` overrides, and always writes under ``results/_runs/``: only
+``reproduce`` writes the published results. Every file is written atomically
+(:mod:`sahel_causal.writing`) under a lock. Nothing here depends on the date.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sahel_causal import __version__
+from sahel_causal import __version__, writing
 from sahel_causal.data.registry import sha256_file
 from sahel_causal.errors import RawDataError, SchemaError
 from sahel_causal.paths import PROCESSED_DIR, PROJECT_ROOT, RESULTS_DIR, find_raw_dir, require_raw_dir
@@ -38,14 +43,13 @@ def _rel(p: Path) -> str:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
-    return path
+    """Atomic UTF-8 text (see :func:`sahel_causal.writing.write_text`)."""
+    return writing.write_text(path, text)
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Deterministic CSV: fixed float format, ``\\n`` line endings, no index."""
-    return _write_text(path, df.to_csv(index=False, lineterminator="\n", float_format="%.10g"))
+    """Deterministic CSV, written atomically (see :func:`sahel_causal.writing.write_csv`)."""
+    return writing.write_csv(df, path)
 
 
 def build_processed(raw_dir: str | Path | None = None, progress: Progress = lambda _m: None) -> list[Path]:
@@ -58,6 +62,10 @@ def build_processed(raw_dir: str | Path | None = None, progress: Progress = lamb
     progress(f"building the panel from {raw}")
     built = build.build_panel(raw, log, progress=progress)
     written = [write_csv(built.panel, PANEL_CSV), write_csv(built.country_month, MONTH_CSV)]
+    from sahel_causal.data.coup_events import COUP_EVENTS_CSV
+
+    if built.coup_events is not None:  # dated coups (Figure 2), from the raw Powell & Thyne file
+        written.append(write_csv(built.coup_events, COUP_EVENTS_CSV))
     cb = codebook.make_codebook(built.panel, built.column_sources)
     written.append(write_csv(cb, CODEBOOK_CSV))
     written.append(_write_text(CODEBOOK_MD, codebook.codebook_markdown(cb)))
@@ -115,77 +123,137 @@ def check_data(raw_dir: str | Path | None = None) -> tuple[str, bool]:
     return "\n".join(lines), ok and panel_ok and not problems
 
 
-def reproduce(raw_dir: str | Path | None = None, progress: Progress = lambda _m: None) -> list[Path]:
-    """Rebuild ``data/processed/`` when raw data exist, then write every result; return files written."""
-    from sahel_causal.report import outputs
+def check_outputs(results_dir: Path = RESULTS_DIR) -> list[str]:
+    """Problems with the published outputs: files missing or differing from results/MANIFEST.json."""
+    manifest_path = results_dir / "MANIFEST.json"
+    if not manifest_path.is_file():
+        return [f"{manifest_path} is missing: run `sahel-causal reproduce`"]
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        return [f"{manifest_path} is not valid JSON ({exc}): run `sahel-causal reproduce`"]
+    problems = []
+    for rel, entry in sorted(manifest.items()):
+        f = PROJECT_ROOT / rel
+        if not f.is_file():
+            problems.append(f"{rel}: listed in MANIFEST.json but missing")
+        elif sha256_file(f) != entry.get("sha256"):
+            problems.append(f"{rel}: differs from MANIFEST.json (changed or half-written): rerun `sahel-causal reproduce`")
+    return problems
 
+
+def reproduce(raw_dir: str | Path | None = None, progress: Progress = lambda _m: None, *, jobs: int = 1,
+              tasks: list | None = None, results_dir: Path = RESULTS_DIR, update_readme: bool = True,
+              rebuild: bool = True) -> list[Path]:
+    """Rebuild ``data/processed/`` when raw data exist, then run every published task; return files written.
+
+    ``jobs`` > 1 runs independent tasks in parallel (byte-identical outputs). MANIFEST.json is
+    written last, after every output is in place.
+    """
+    from sahel_causal.tasks.graph import TaskContext, run_tasks
+    from sahel_causal.tasks.published import TASKS
+
+    tasks = TASKS if tasks is None else tasks
     written: list[Path] = []
-    raw = find_raw_dir(raw_dir)
-    if raw is not None and raw.is_dir():
-        written += build_processed(raw, progress)
-    else:
-        progress("no raw-data directory: starting from the committed panel in data/processed/")
-    panel = load_panel()
-    panel_sha = sha256_file(PANEL_CSV)
-    manifest: dict[str, dict[str, str]] = {}
-    for step in outputs.steps():
-        progress(f"making {step.name}")
-        files = step.run(panel)
-        for f in files:
-            manifest[_rel(f)] = {"sha256": sha256_file(f), "made_by": step.made_by,
-                                 "spec": step.spec, "panel_sha256": panel_sha}
-        written += files
-    from sahel_causal.report.summary import make_summary, update_readme
+    with writing.output_lock(results_dir):
+        if raw_dir is not None and not Path(raw_dir).expanduser().is_dir():
+            raise RawDataError(f"raw-data directory {raw_dir} does not exist: check --raw-dir")
+        raw = find_raw_dir(raw_dir)
+        if rebuild and raw is not None and raw.is_dir():
+            written += build_processed(raw, progress)
+        else:
+            progress("no raw-data directory: starting from the committed panel in data/processed/")
+        panel = load_panel()
+        panel_sha = sha256_file(PANEL_CSV)
+        ctx = TaskContext(panel=panel, panel_sha256=panel_sha, results_dir=results_dir)
+        outputs = run_tasks(tasks, ctx, jobs=jobs, progress=progress)
+        manifest: dict[str, dict[str, str]] = {}
+        for t in tasks:
+            for f in outputs[t.name].files:
+                manifest[_rel(f)] = {"sha256": sha256_file(f), "made_by": t.made_by, "spec": t.spec,
+                                     "panel_sha256": panel_sha}
+                written.append(f)
+        summary = outputs.get("summary")
+        if update_readme and summary is not None and summary.value is not None:
+            from sahel_causal.report.summary import replace_block
 
-    summary = make_summary(RESULTS_DIR)
-    written.append(_write_text(RESULTS_DIR / "summary.md", summary))
-    manifest[_rel(RESULTS_DIR / "summary.md")] = {"sha256": sha256_file(RESULTS_DIR / "summary.md"),
-                                                  "made_by": "sahel_causal/report/summary.py",
-                                                  "spec": "results/tables/table2-4 CSVs", "panel_sha256": panel_sha}
-    if update_readme(PROJECT_ROOT / "README.md", summary):
-        progress("updated the results summary in README.md")
-    written.append(_write_text(RESULTS_DIR / "MANIFEST.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n"))
+            readme = PROJECT_ROOT / "README.md"
+            text = readme.read_text(encoding="utf-8")
+            new = replace_block(text, summary.value)
+            if new != text:
+                readme.write_text(new, encoding="utf-8", newline="\n")
+                progress("updated the results summary in README.md")
+        written.append(writing.write_text(results_dir / "MANIFEST.json",
+                                          json.dumps(manifest, indent=2, sort_keys=True) + "\n"))
     return written
 
 
 def resolve_table_spec(name: str) -> Path:
-    """``table2`` / ``table2_coups`` / a path -> the specification file; clear error if unknown."""
+    """``table2`` / ``table2_coups`` / a path to a .toml file -> the specification file; clear error if unknown."""
+    from sahel_causal.errors import SpecificationError
     from sahel_causal.paths import ANALYSIS_DIR
 
     p = Path(name)
-    if p.suffix == ".toml" and p.is_file():
+    if p.suffix == ".toml":
+        if not p.is_file():
+            raise SpecificationError(f"specification file {p} does not exist")
         return p
     specs = sorted((ANALYSIS_DIR / "specs").glob("*.toml"))
     hits = [s for s in specs if s.stem == name or s.stem.split("_")[0] == name]
     if len(hits) != 1:
-        from sahel_causal.errors import SpecificationError
-
-        raise SpecificationError(f"unknown table {name!r}; available: {[s.stem for s in specs]}")
+        raise SpecificationError(f"unknown table {name!r}; available: {[s.stem for s in specs]} or a path to a "
+                                 ".toml file")
     return hits[0]
 
 
-def run_table(name: str, overrides: list[str] | None = None, progress: Progress = lambda _m: None) -> list[Path]:
-    """Estimate one table. Without overrides, write to ``results/`` (as ``reproduce`` does); with
-    ``--set key=value`` overrides, write to ``results/_runs/<spec id>-<hash>/`` together with the
-    overridden specification, so that the published results are never overwritten."""
+def read_panel_file(path: Path) -> pd.DataFrame:
+    """A user's panel: ``.csv`` or ``.parquet``; a clear error for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise SchemaError(f"panel file {path} does not exist")
+    try:
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except ImportError as exc:
+        raise SchemaError(f"panel file {path}: reading Parquet needs pyarrow (pip install 'sahel-causal[parquet]'), "
+                          "or save the panel as CSV") from exc
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"panel file {path} cannot be read: {exc}") from exc
+    raise SchemaError(f"panel file {path}: use a .csv or .parquet file")
+
+
+def run_table(name: str, overrides: list[str] | None = None, progress: Progress = lambda _m: None, *,
+              panel_file: str | Path | None = None, runs_dir: Path | None = None) -> list[Path]:
+    """Estimate one specification and write it to ``results/_runs/<spec id>-<hash>/`` (never to the
+    published results), with the resolved specification, on the committed panel, the spec's
+    ``[data] path`` or ``panel_file``."""
     import tomli_w
 
     from sahel_causal.estimation import estimate
-    from sahel_causal.report.outputs import write_table_result
-    from sahel_causal.specs.io import apply_overrides, parse_spec, read_toml, spec_hash
+    from sahel_causal.results import spec_hash
+    from sahel_causal.specs.io import apply_overrides, parse_spec, read_toml, with_shared_variables
+    from sahel_causal.tasks.published import write_table_result
 
     path = resolve_table_spec(name)
-    raw = read_toml(path)
-    doc = apply_overrides(raw, overrides or [], path.name)
-    spec = parse_spec(doc, path.name)
-    panel = load_panel()
-    tr = estimate(spec, panel, progress=progress)
-    if overrides:
-        h = spec_hash(doc)
-        out = RESULTS_DIR / "_runs" / f"{spec.id}-{h[:10]}"
-        out.mkdir(parents=True, exist_ok=True)
-        spec_file = out / path.name
-        spec_file.write_text("# " + path.name + " with --set " + " ".join(overrides) + "\n" + tomli_w.dumps(doc),
-                             encoding="utf-8")
-        return [spec_file, *write_table_result(tr, out, h)]
-    return write_table_result(tr, RESULTS_DIR, sha256_file(path))
+    doc = apply_overrides(with_shared_variables(read_toml(path), path.name), overrides or [], path.name)
+    spec = parse_spec(doc, path.name, overrides=tuple(overrides or ()))
+    if panel_file is None and spec.data.path is not None:
+        panel_file = (path.parent / spec.data.path)
+    if panel_file is not None:
+        panel_path = Path(panel_file)
+        panel = read_panel_file(panel_path)
+    else:
+        panel_path = PANEL_CSV
+        panel = load_panel()
+    panel_sha = sha256_file(panel_path)
+    tr = estimate(spec, panel, progress=progress, data_sha256=panel_sha)
+    h = spec_hash({"spec": doc, "panel_sha256": panel_sha}).split(":")[-1]
+    base = runs_dir if runs_dir is not None else RESULTS_DIR / "_runs"
+    out = base / f"{writing.safe_id(spec.id, 'table id')}-{h[:10]}"
+    with writing.output_lock(RESULTS_DIR if runs_dir is None else runs_dir):
+        header = f"# {path.name}" + (f" with --set {' '.join(overrides)}" if overrides else "") + \
+            f"; panel {_rel(panel_path)} (sha256 {panel_sha})\n"
+        spec_file = writing.write_text(out / f"{spec.id}.toml", header + tomli_w.dumps(doc))
+        return [spec_file, *write_table_result(tr, out, spec_hash(doc), spec_path=f"{spec.id}.toml")]

@@ -1,4 +1,11 @@
-"""One result type for every estimator: :class:`EstimationResult`.
+"""The result family: :class:`EstimationResult` (one model) and :class:`TableResult` (a table).
+
+Every result of the package follows the :class:`Result` protocol: ``tidy()`` returns one row
+per term and inference method with the stable columns :data:`TIDY_COLUMNS` (``term, method,
+estimate, std_error, p_value, ci_low, ci_high`` at least), and ``to_dict()``/``from_dict()``
+round-trip exactly through JSON. (:meth:`EstimationResult.tidy` keeps its historical wide layout,
+one row per term with a column block per method; :meth:`EstimationResult.tidy_long` is its
+family form.)
 
 Every model in :mod:`sahel_causal.models` (and later DiD, synthetic control and the
 multiverse) returns an :class:`EstimationResult`. It holds the point estimates, their
@@ -28,7 +35,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -37,6 +44,22 @@ from scipy import stats
 from sahel_causal.errors import SpecificationError
 
 SCHEMA = "sahel_causal.EstimationResult/1"
+TABLE_SCHEMA = "sahel_causal.TableResult/1"
+#: the columns every ``tidy()`` of the family starts with, in this order
+TIDY_COLUMNS = ("term", "method", "estimate", "std_error", "p_value", "ci_low", "ci_high")
+#: p-values are flagged when a model has fewer clusters than this, or a term (interaction,
+#: indicator treatment, event-time dummy) fewer treated clusters than FEW_TREATED
+FEW_CLUSTERS = 12
+FEW_TREATED = 10
+
+
+@runtime_checkable
+class Result(Protocol):
+    """What every result of the package offers."""
+
+    def tidy(self) -> pd.DataFrame: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 Dist = Literal["t", "normal"]
 DropLevel = Literal["row", "group", "regressor"]
 _INFERENCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -98,9 +121,10 @@ class EstimationResult:
     information is :meth:`with_inference`, which returns a new result.
 
     ``aux`` carries arrays that post-estimation steps need (e.g. the design matrix and all
-    coefficients, including fixed-effect dummies, for average marginal effects). It is not
-    part of equality, the text summary or :meth:`to_dict`: a result read back with
-    :meth:`from_dict` supports tables but not marginal effects.
+    coefficients, including fixed-effect dummies, for average marginal effects, or influence
+    functions). It is not part of equality or the text summary; ``to_dict(include_aux=True)``
+    writes it exactly (numpy arrays, Series and DataFrames of numbers, JSON values), and
+    :meth:`from_dict` restores it.
     """
 
     spec_id: str
@@ -280,8 +304,37 @@ class EstimationResult:
         return "\n".join(lines)
 
     # ----------------------------------------------------------------- serialisation
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dictionary (no timestamps; floats round-trip exactly)."""
+    def tidy_long(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The family form of :meth:`tidy`: one row per term and method (``CRV1`` = the model's
+        own vcov, then every attached method), columns :data:`TIDY_COLUMNS`."""
+        wide = self.tidy(alpha)
+        rows = []
+        for _, r in wide.iterrows():
+            rows.append({"term": r["term"], "method": self.vcov_label.split(" ")[0] or "model",
+                         "estimate": r["estimate"], "std_error": r["std_error"], "p_value": r["p_value"],
+                         "ci_low": r["conf_low"], "ci_high": r["conf_high"]})
+            for name, per_param in self.inference.items():
+                rec = per_param.get(r["term"])
+                if rec is None:
+                    continue
+                se = rec.detail.get("se", math.nan) if isinstance(rec.detail, Mapping) else math.nan
+                rows.append({"term": r["term"], "method": name, "estimate": r["estimate"],
+                             "std_error": _dec_float(se) if isinstance(se, (int, float, str)) else math.nan,
+                             "p_value": rec.p_value, "ci_low": rec.ci_low, "ci_high": rec.ci_high})
+        return pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
+
+    def to_dict(self, include_aux: bool = False) -> dict[str, Any]:
+        """JSON-serialisable dictionary (no timestamps; floats round-trip exactly).
+
+        With ``include_aux`` the ``aux`` arrays (design matrices, full coefficient vectors,
+        influence functions) are written too, exactly (see :func:`encode_aux`).
+        """
+        out = self._to_dict()
+        if include_aux:
+            out["aux"] = encode_aux(self.aux)
+        return out
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
             "spec_id": self.spec_id,
@@ -319,7 +372,7 @@ class EstimationResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "EstimationResult":
-        """Rebuild a result written by :meth:`to_dict` (``aux`` is not restored)."""
+        """Rebuild a result written by :meth:`to_dict` (``aux`` too when it was written)."""
         if data.get("schema") != SCHEMA:
             raise SpecificationError(f"not an EstimationResult dictionary of schema {SCHEMA!r}: {data.get('schema')!r}")
         terms = list(data["terms"])
@@ -335,6 +388,7 @@ class EstimationResult:
             for name, per_param in data["inference"].items()
         }
         return cls(
+            aux=decode_aux(data["aux"]) if "aux" in data else {},
             spec_id=data["spec_id"],
             estimator=data["estimator"],
             outcome=data["outcome"],
@@ -432,3 +486,197 @@ def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(v) for v in value]
     return value
+
+
+# --------------------------------------------------------------------------- aux (exact arrays)
+def encode_aux(aux: Mapping[str, Any]) -> dict[str, Any]:
+    """``aux`` as JSON types: numpy arrays, Series and DataFrames of numbers are tagged and written
+    element by element (floats by shortest repr), so :func:`decode_aux` restores them bit for bit."""
+    return {str(k): _enc_aux(v, f"aux.{k}") for k, v in aux.items()}
+
+
+def _enc_aux(value: Any, where: str) -> Any:
+    if isinstance(value, pd.DataFrame):
+        return {"__frame__": {"index": _encode(list(value.index), where), "columns": _encode(list(value.columns), where),
+                              "dtypes": [str(t) for t in value.dtypes],
+                              "columns_data": [_enc_aux(value[c].to_numpy(), where) for c in value.columns]}}
+    if isinstance(value, pd.Series):
+        return {"__series__": {"index": _encode(list(value.index), where), "name": _encode(value.name, where),
+                               "values": _enc_aux(value.to_numpy(), where)}}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fiub":
+            raise SpecificationError(f"{where}: arrays of dtype {value.dtype} cannot be serialised")
+        flat = [_enc_float(x) if value.dtype.kind == "f" else (bool(x) if value.dtype.kind == "b" else int(x))
+                for x in value.ravel().tolist()]
+        return {"__ndarray__": {"dtype": value.dtype.str, "shape": list(value.shape), "data": flat}}
+    if isinstance(value, Mapping):
+        return {str(k): _enc_aux(v, where) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_enc_aux(v, where) for v in value]
+    return _encode(value, where)
+
+
+def decode_aux(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`encode_aux`."""
+    return {k: _dec_aux(v) for k, v in data.items()}
+
+
+def _dec_aux(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if "__ndarray__" in value:
+            a = value["__ndarray__"]
+            return np.array([_dec_float(x) if np.dtype(a["dtype"]).kind == "f" else x for x in a["data"]],
+                            dtype=np.dtype(a["dtype"])).reshape(a["shape"])
+        if "__series__" in value:
+            s = value["__series__"]
+            return pd.Series(_dec_aux(s["values"]), index=_decode(s["index"]), name=_decode(s["name"]))
+        if "__frame__" in value:
+            f = value["__frame__"]
+            cols = _decode(f["columns"])
+            return pd.DataFrame({c: pd.Series(_dec_aux(d), dtype=t) for c, d, t in
+                                 zip(cols, f["columns_data"], f["dtypes"])}, columns=cols).set_axis(
+                _decode(f["index"]), axis=0)
+        return {k: _dec_aux(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dec_aux(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class ModelOutcome:
+    """One fitted model of a table: its result, marginal effects (logits) and the sample bookkeeping.
+
+    ``terms`` are the terms the table reports (the treatments of a regression, the event-time
+    terms of an event study); ``treated_clusters`` counts, for interactions and indicator
+    treatments, the clusters with a non-zero value (few treated clusters -> unreliable p-values).
+    """
+
+    model: Any  # sahel_causal.specs.schema.ModelSpec
+    result: EstimationResult
+    margins: EstimationResult | None
+    sample_drops: tuple[tuple[str, int], ...]
+    n_countries: int
+    n_events: int | None
+    events_lost: tuple[str, ...]
+    within_sd: Mapping[str, float] = field(default_factory=dict)
+    terms: tuple[str, ...] = ()
+    treated_clusters: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def reported_terms(self) -> tuple[str, ...]:
+        return self.terms or tuple(self.model.treatments)
+
+    def few_clusters(self, term: str) -> bool:
+        """True when p-values for ``term`` rest on few clusters (see :mod:`sahel_causal.estimation`)."""
+        G = self.result.n_clusters
+        if G is not None and G < FEW_CLUSTERS:
+            return True
+        n_treated = self.treated_clusters.get(term)
+        return n_treated is not None and n_treated < FEW_TREATED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model.id, "result": self.result.to_dict(include_aux=True),
+                "margins": None if self.margins is None else self.margins.to_dict(include_aux=True),
+                "sample_drops": [[r, int(n)] for r, n in self.sample_drops], "n_countries": int(self.n_countries),
+                "n_events": None if self.n_events is None else int(self.n_events),
+                "events_lost": list(self.events_lost),
+                "within_sd": {k: _enc_float(v) for k, v in self.within_sd.items()}, "terms": list(self.terms),
+                "treated_clusters": {k: int(v) for k, v in self.treated_clusters.items()}}
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """All models of one table specification, with the checksum of the panel file they were fitted on.
+
+    ``data_sha256`` is the sha256 of the panel file as written (``provenance.json``), or
+    ``frame:<hash>`` when the panel did not come from a file.
+    """
+
+    spec: Any  # sahel_causal.specs.schema.TableSpec
+    models: tuple[ModelOutcome, ...]
+    data_sha256: str
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per model, reported term and inference method (:data:`TIDY_COLUMNS` after the
+        model columns), with the sample size, the number of clusters and the few-cluster flag."""
+        frames = []
+        for mo in self.models:
+            t = mo.result.tidy_long(mo.model.inference.alpha)
+            t = t[t["term"].isin(mo.reported_terms)].copy()
+            t.insert(0, "model", mo.model.id)
+            t.insert(1, "label", mo.model.label)
+            t.insert(2, "design", mo.model.design)
+            t.insert(3, "estimator", mo.model.estimator)
+            t["nobs"] = mo.result.nobs
+            t["n_clusters"] = mo.result.n_clusters
+            t["few_clusters"] = [mo.few_clusters(term) for term in t["term"]]
+            frames.append(t)
+        return pd.concat(frames, ignore_index=True)
+
+    def table_frame(self) -> pd.DataFrame:
+        """The wide frame of the published tables: one row per model and reported term, with every
+        attached inference side by side, the sample and the marginal effects."""
+        frames = []
+        for mo in self.models:
+            t = mo.result.tidy(mo.model.inference.alpha)
+            t = t[t["term"].isin(mo.reported_terms)].copy()
+            t.insert(0, "model", mo.model.id)
+            t.insert(1, "label", mo.model.label)
+            t.insert(2, "estimator", mo.model.estimator)
+            t["nobs"] = mo.result.nobs
+            t["n_countries"] = mo.n_countries
+            t["n_clusters"] = mo.result.n_clusters
+            t["fixed_effects"] = "+".join(mo.model.fixed_effects)
+            t["controls"] = "+".join(mo.model.controls)
+            t["outcome_mean"] = mo.result.outcome_mean
+            t["within_sd"] = [mo.within_sd.get(term, math.nan) for term in t["term"]]
+            t["effect_1sd"] = t["estimate"] * t["within_sd"]
+            if mo.margins is not None:
+                me = mo.margins.tidy()
+                me = me.set_index("term")
+                t["margin"] = [me["estimate"].get(term, math.nan) for term in t["term"]]
+                t["margin_se"] = [me["std_error"].get(term, math.nan) for term in t["term"]]
+            frames.append(t)
+        out = pd.concat(frames, ignore_index=True)
+        flags = {(mo.model.id, term): (mo.treated_clusters.get(term), mo.few_clusters(term))
+                 for mo in self.models for term in mo.reported_terms}
+        out["n_treated_clusters"] = [flags.get((m, t), (None, False))[0] for m, t in zip(out["model"], out["term"])]
+        out["n_treated_clusters"] = out["n_treated_clusters"].astype("Int64")
+        out["few_clusters"] = [flags.get((m, t), (None, False))[1] for m, t in zip(out["model"], out["term"])]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON types; the specification is stored as its resolved document and re-validated on read."""
+        return {"schema": TABLE_SCHEMA, "data_sha256": self.data_sha256,
+                "spec": {"document": _encode(dict(self.spec.document), "spec"), "source_file": self.spec.source_file,
+                         "overrides": list(self.spec.overrides)},
+                "models": [mo.to_dict() for mo in self.models]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TableResult":
+        """Inverse of :meth:`to_dict`."""
+        from sahel_causal.specs.io import parse_spec
+
+        if data.get("schema") != TABLE_SCHEMA:
+            raise SpecificationError(f"not a TableResult dictionary of schema {TABLE_SCHEMA!r}: {data.get('schema')!r}")
+        s = data["spec"]
+        spec = parse_spec(_decode(s["document"]), s["source_file"], overrides=tuple(s["overrides"]))
+        by_id = {m.id: m for m in spec.models}
+        models = tuple(ModelOutcome(
+            model=by_id[m["model"]], result=EstimationResult.from_dict(m["result"]),
+            margins=None if m["margins"] is None else EstimationResult.from_dict(m["margins"]),
+            sample_drops=tuple((r, n) for r, n in m["sample_drops"]), n_countries=m["n_countries"],
+            n_events=m["n_events"], events_lost=tuple(m["events_lost"]),
+            within_sd={k: _dec_float(x) for k, x in m["within_sd"].items()}, terms=tuple(m["terms"]),
+            treated_clusters=dict(m["treated_clusters"])) for m in data["models"])
+        return cls(spec=spec, models=models, data_sha256=data["data_sha256"])
+
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict`. Keys keep their (deterministic) insertion order: the order of the
+        inference methods is the order of the table's columns, so it must survive the round trip."""
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TableResult":
+        return cls.from_dict(json.loads(text))

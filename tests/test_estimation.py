@@ -27,14 +27,13 @@ def _spec(countries=None, models=None, draws=1999, perms=999):
         "table": {"id": "test_table", "title": "Test"},
         "sample": {"years": [2000, 2020], **({"countries": countries} if countries else {})},
         "defaults": {"controls": ["log_gdp_pc_l1"]},
-        "derive": [
-            {"name": "coup_any", "any": "coup_attempts"},
-            {"name": "train_pc_l1", "ratio": ["us_training_cost_usd", "population"], "lag": 1},
-            {"name": "log_gdp_pc_l1", "from": "gdp_pc", "log1p": True, "lag": 1},
-            {"name": "log_ucdp", "sum": ["ucdp_state_based_best", "ucdp_nonstate_best", "ucdp_onesided_best"],
-             "log1p": True},
-            {"name": "train_x_g5", "interact": ["train_pc_l1", "sahel_g5"]},
-        ],
+        "variables": {
+            "coup_any": {"any": "coup_attempts"},
+            "train_pc_l1": {"ratio": ["us_training_cost_usd", "population"], "lag": 1},
+            "log_gdp_pc_l1": {"from": "gdp_pc", "log1p": True, "lag": 1},
+            "log_ucdp": {"sum": ["ucdp_state_based_best", "ucdp_nonstate_best", "ucdp_onesided_best"], "log1p": True},
+            "train_x_g5": {"interact": ["train_pc_l1", "sahel_g5"]},
+        },
         "model": models or [{"id": "lpm", "outcome": "coup_any", "treatments": ["train_pc_l1"]}],
         "inference": {"wild_bootstrap": {"draws": draws, "weights": ["rademacher", "webb"], "seed": 7},
                       "randomization": {"permutations": perms, "seed": 11}},
@@ -160,7 +159,9 @@ def test_same_seed_same_table(panel):
     a = estimate(_spec(draws=499, perms=199), panel).tidy()
     b = estimate(_spec(draws=499, perms=199), panel).tidy()
     pd.testing.assert_frame_equal(a, b)
-    assert {"p_crv3", "p_wild_rademacher", "p_wild_webb", "p_ri", "effect_1sd"} <= set(a.columns)
+    assert {"crv3", "wild_rademacher", "wild_webb", "ri"} <= set(a["method"])
+    w = estimate(_spec(draws=499, perms=199), panel).table_frame()
+    assert {"p_crv3", "p_wild_rademacher", "p_wild_webb", "p_ri", "effect_1sd"} <= set(w.columns)
 
 
 def test_tidy_reports_sample_and_lost_events(panel):
@@ -168,7 +169,7 @@ def test_tidy_reports_sample_and_lost_events(panel):
     mo = tr.models[0]
     assert mo.n_countries == 54 and mo.n_events and mo.n_events > 20
     assert any("missing train_pc_l1" in r for r, _ in mo.sample_drops)
-    assert not math.isnan(tr.tidy()["within_sd"].iloc[0])
+    assert not math.isnan(tr.table_frame()["within_sd"].iloc[0])
 
 
 def test_package_level_estimate_is_the_function():

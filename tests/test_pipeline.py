@@ -94,9 +94,10 @@ def test_data_report_lists_corrections_and_drops():
 def test_table1_and_figure_data_regenerate_identically(panel):
     from sahel_causal.report.figure1 import figure1_data
     from sahel_causal.report.table1 import make_table1
-    from sahel_causal.report.outputs import _panel_provenance
+    from sahel_causal.data.registry import sha256_file
+    from sahel_causal.tasks.published import panel_provenance
 
-    t1 = make_table1(panel, _panel_provenance())
+    t1 = make_table1(panel, panel_provenance(sha256_file(PANEL_CSV)))
     assert t1.to_csv() == (RESULTS_DIR / "tables" / "table1_summary.csv").read_text()
     assert t1.to_latex() == (RESULTS_DIR / "tables" / "table1_summary.tex").read_text()
     f1 = figure1_data(panel).to_csv(index=False, lineterminator="\n", float_format="%.10g")
@@ -105,10 +106,11 @@ def test_table1_and_figure_data_regenerate_identically(panel):
 
 def test_readme_summary_is_generated_from_committed_results():
     from sahel_causal.report.summary import END, START, make_summary
+    from sahel_causal.tasks.published import read_summary_tables
 
     readme = (PROJECT_ROOT / "README.md").read_text()
     block = readme[readme.index(START): readme.index(END) + len(END)]
-    assert block + "\n" == make_summary(RESULTS_DIR)
+    assert block + "\n" == make_summary(read_summary_tables(RESULTS_DIR))
 
 
 def test_results_manifest_matches_files():

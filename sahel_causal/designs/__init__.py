@@ -1,1 +1,1 @@
-"""Study designs: ``run(spec, panel, *, progress=None) -> result`` per design (pure, deterministic)."""
+"""Design runners: ``sahel_causal.designs.<design>`` fits a model of that design (pure functions)."""

@@ -48,7 +48,7 @@ restricted value and nothing is re-estimated. For ``H0: b_j = beta0``:
 
    With Rademacher weights and equal cluster sizes ``"recentred"`` and ``"uncentred"`` give
    identical p-values (``t*^2`` is then the same increasing function of ``N*^2``). Simulated
-   nulls with G = 15 clusters (tests/test_score_bootstrap.py; 2,000 replications, B = 999;
+   nulls with G = 15 clusters (tests/inference/test_score_bootstrap.py; 2,000 replications, B = 999;
    Rademacher) gave 5% rejection rates of 0.068 (``"recentred"``) vs 0.051 (``"refit"``) for
    two-way-FE PPML with T = 10, and 0.073 vs 0.059 for a logit with region dummies, T = 20; in an
    exploratory PPML run with G = 45, T = 20 (800 replications) 0.065 vs 0.046, where the
@@ -530,39 +530,10 @@ def _check_common(term: Any, regs: tuple[str, ...], cluster: Any, beta0: Any) ->
 
 
 def _ppml_sample(frame: pd.DataFrame, outcome: str, fe: tuple[str, ...]) -> tuple[pd.DataFrame, list[DropRecord]]:
-    """Zero-outcome fixed-effect levels and singletons, iterated (as :func:`models.ppml`)."""
-    dropped: list[DropRecord] = []
-    zero_rows: dict[str, list] = {f: [] for f in fe}
-    zero_levels: dict[str, list] = {f: [] for f in fe}
-    single_rows: list = []
-    while True:
-        changed = False
-        for f in fe:
-            total = frame.groupby(f, sort=True, observed=True)[outcome].sum()
-            levels = list(total.index[total == 0])
-            if levels:
-                hit = frame[f].isin(levels).to_numpy()
-                zero_levels[f] += levels
-                zero_rows[f] += list(frame.index[hit])
-                frame = frame.loc[~hit]
-                changed = True
-        mask = singleton_mask(frame, fe)
-        if mask.any():
-            single_rows += list(frame.index[mask])
-            frame = frame.loc[~mask]
-            changed = True
-        if not changed:
-            break
-    for f in fe:
-        if zero_levels[f]:
-            dropped.append(DropRecord(f"{f} level with an all-zero outcome (effect not identified)", "group",
-                                      len(zero_levels[f]), tuple(f"{f}={v}" for v in zero_levels[f])))
-            dropped.append(DropRecord(f"row in a {f} level with an all-zero outcome", "row",
-                                      len(zero_rows[f]), row_ids(pd.Index(zero_rows[f]))))
-    if single_rows:
-        dropped.append(DropRecord(f"singleton in fixed effects ({', '.join(fe)})", "row",
-                                  len(single_rows), row_ids(pd.Index(single_rows))))
-    return frame, dropped
+    """Zero-outcome fixed-effect levels and singletons, iterated: the sample rule of :func:`models.ppml`."""
+    from sahel_causal.models.ppml import drop_unidentified
+
+    return drop_unidentified(frame, outcome, fe)
 
 
 def _dummies(frame: pd.DataFrame, columns: Sequence[str], drop_first_of_first: bool) -> tuple[FloatArray, list[str]]:

@@ -55,7 +55,7 @@ from sahel_causal.models.fe_ols import (
     model_columns,
     validate_columns,
 )
-from sahel_causal.models.logit import _check_binary, logit_design
+from sahel_causal.models.logit import _check_binary, logit_design, logit_result
 from sahel_causal.results import EstimationResult, data_checksum, spec_hash
 
 FirthVcov = Literal["model", "CRV1"]
@@ -216,24 +216,10 @@ def _fit(sample: Sample, cfg: FirthConfig, metadata: Mapping[str, Any] | None) -
         "ml_separation": bool(sep.separation),
         "ml_infinite_terms": infinite,
     }
-    result = EstimationResult(
-        spec_id=cfg.spec_id,
-        estimator="firth_logit",
-        outcome=cfg.outcome,
-        coef=full.loc[shown],
-        vcov=vfull.loc[shown, shown],
-        vcov_label=cluster_label(cfg.vcov, cfg.cluster) if cfg.vcov == "CRV1"
-        else "model-based (logistf: inverse augmented information at the penalised estimate)",
-        nobs=N,
-        n_clusters=n_clusters,
-        n_groups={f: int(frame[f].nunique()) for f in cfg.fe},
-        outcome_mean=float(np.mean(y)),
-        fixed_effects=cfg.fe,
-        dropped=sample.dropped,
-        dist="normal",
-        metadata=merge_metadata(auto, metadata),
-        aux={"kind": "logit", "X": X, "params_full": full, "vcov_full": vfull, "ame_terms": list(cfg.regressors)},
-    )
+    result = logit_result(cfg.spec_id, "firth_logit", cfg.outcome, X, full, vfull, shown,
+                          cluster_label(cfg.vcov, cfg.cluster) if cfg.vcov == "CRV1"
+                          else "model-based (logistf: inverse augmented information at the penalised estimate)",
+                          n_clusters, frame, cfg.fe, y, sample.dropped, merge_metadata(auto, metadata), cfg.regressors)
     if not cfg.profile:
         return result
     idx = [names.index(s) for s in shown]

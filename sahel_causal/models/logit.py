@@ -476,20 +476,32 @@ def _fit_pooled(sample: Sample, cfg: PooledLogitConfig, metadata: Mapping[str, A
         "small_sample_factor": float(factor),
         "loglik": float(res.llf),
     }
+    return logit_result(cfg.spec_id, "pooled_logit", cfg.outcome, X, full, vfull, shown,
+                        cluster_label(cfg.vcov, cfg.cluster) if cfg.vcov != "hetero" else "HC0 (heteroskedasticity-robust)",
+                        n_clusters, frame, cfg.dummies, y, sample.dropped, merge_metadata(auto, metadata), cfg.regressors)
+
+
+def logit_result(spec_id: str, estimator: str, outcome: str, X: pd.DataFrame, full: pd.Series, vfull: pd.DataFrame,
+                 shown: Sequence[str], vcov_label: str, n_clusters: int | None, frame: pd.DataFrame,
+                 dummies: tuple[str, ...], y: np.ndarray, dropped: tuple, metadata: Mapping[str, Any],
+                 regressors: Sequence[str]) -> EstimationResult:
+    """The result of a logit with explicit dummies (pooled or Firth): the shown terms, the full
+    coefficient vector and design in ``aux`` (for average marginal effects)."""
+    shown = list(shown)
     return EstimationResult(
-        spec_id=cfg.spec_id,
-        estimator="pooled_logit",
-        outcome=cfg.outcome,
+        spec_id=spec_id,
+        estimator=estimator,
+        outcome=outcome,
         coef=full.loc[shown],
         vcov=vfull.loc[shown, shown],
-        vcov_label=cluster_label(cfg.vcov, cfg.cluster) if cfg.vcov != "hetero" else "HC0 (heteroskedasticity-robust)",
-        nobs=N,
+        vcov_label=vcov_label,
+        nobs=len(y),
         n_clusters=n_clusters,
-        n_groups={f: int(frame[f].nunique()) for f in cfg.dummies},
+        n_groups={f: int(frame[f].nunique()) for f in dummies},
         outcome_mean=float(np.mean(y)),
-        fixed_effects=cfg.dummies,
-        dropped=sample.dropped,
+        fixed_effects=dummies,
+        dropped=dropped,
         dist="normal",
-        metadata=merge_metadata(auto, metadata),
-        aux={"kind": "logit", "X": X, "params_full": full, "vcov_full": vfull, "ame_terms": list(cfg.regressors)},
+        metadata=metadata,
+        aux={"kind": "logit", "X": X, "params_full": full, "vcov_full": vfull, "ame_terms": list(regressors)},
     )

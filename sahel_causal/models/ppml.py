@@ -131,38 +131,51 @@ def zero_outcome_groups(frame: pd.DataFrame, outcome: str, fe: str) -> list:
     return list(total.index[total == 0])
 
 
-def _prepare_sample(df: pd.DataFrame, cfg: PpmlConfig) -> Sample:
-    frame = df.loc[:, list(cfg.used_columns)]
-    frame, dropped = drop_missing(frame, list(cfg.used_columns))
-    zero_rows: dict[str, list] = {f: [] for f in cfg.fe}
-    zero_levels: dict[str, list] = {f: [] for f in cfg.fe}
+def drop_unidentified(frame: pd.DataFrame, outcome: str, fe: tuple[str, ...]) -> tuple[pd.DataFrame, list[DropRecord]]:
+    """Drop, iteratively, fixed-effect levels whose outcome is zero in every row and singletons.
+
+    Both carry no information on the slopes of PPML (Correia, Guimaraes & Zylkin 2020); the
+    drops are returned as records (levels and rows). Used by :func:`ppml` and the wild score
+    bootstrap, so that both work on the same sample.
+    """
+    dropped: list[DropRecord] = []
+    zero_rows: dict[str, list] = {f: [] for f in fe}
+    zero_levels: dict[str, list] = {f: [] for f in fe}
     single_rows: list = []
     while True:
         changed = False
-        for f in cfg.fe:
-            levels = zero_outcome_groups(frame, cfg.outcome, f)
+        for f in fe:
+            levels = zero_outcome_groups(frame, outcome, f)
             if levels:
                 hit = frame[f].isin(levels).to_numpy()
                 zero_levels[f] += levels
                 zero_rows[f] += list(frame.index[hit])
                 frame = frame.loc[~hit]
                 changed = True
-        mask = singleton_mask(frame, cfg.fe)
+        mask = singleton_mask(frame, fe)
         if mask.any():
             single_rows += list(frame.index[mask])
             frame = frame.loc[~mask]
             changed = True
         if not changed:
             break
-    for f in cfg.fe:
+    for f in fe:
         if zero_levels[f]:
             dropped.append(DropRecord(f"{f} level with an all-zero outcome (effect not identified)", "group",
                                       len(zero_levels[f]), tuple(f"{f}={v}" for v in zero_levels[f])))
             dropped.append(DropRecord(f"row in a {f} level with an all-zero outcome", "row",
                                       len(zero_rows[f]), row_ids(pd.Index(zero_rows[f]))))
     if single_rows:
-        dropped.append(DropRecord(f"singleton in fixed effects ({', '.join(cfg.fe)})", "row",
+        dropped.append(DropRecord(f"singleton in fixed effects ({', '.join(fe)})", "row",
                                   len(single_rows), row_ids(pd.Index(single_rows))))
+    return frame, dropped
+
+
+def _prepare_sample(df: pd.DataFrame, cfg: PpmlConfig) -> Sample:
+    frame = df.loc[:, list(cfg.used_columns)]
+    frame, dropped = drop_missing(frame, list(cfg.used_columns))
+    frame, more = drop_unidentified(frame, cfg.outcome, cfg.fe)
+    dropped = [*dropped, *more]
     if len(frame) == 0 or float(frame[cfg.outcome].sum()) == 0.0:
         raise SpecificationError("no observations with a positive outcome remain; PPML is not identified")
     return Sample(frame, tuple(dropped))

@@ -4,7 +4,7 @@ Every figure of the study uses one style: Paul Tol's colour-blind-safe "muted" p
 the common colour-vision deficiencies and in greyscale order), a width that prints at 100% on a
 portrait page (6.5 in text width, so nothing is shrunk), and type no smaller than 8 pt at that
 size. ``save_figure`` writes PNG (200 dpi) and PDF without timestamps or version strings, so the
-same data give the same bytes.
+same data give the same bytes (the files are written by :func:`sahel_causal.writing.save_figure`).
 Reference: Tol, Paul. 2021. "Colour Schemes." SRON/EPS/TN/09-002, https://personal.sron.nl/~pault/
 """
 from __future__ import annotations
@@ -52,11 +52,8 @@ def smallest_font(fig: "matplotlib.figure.Figure") -> float:
 
 
 def save_figure(fig: "matplotlib.figure.Figure", directory: Path, name: str) -> list[Path]:
-    """Write ``name.png`` (200 dpi) and ``name.pdf`` with fixed metadata; close the figure."""
-    directory.mkdir(parents=True, exist_ok=True)
-    png = directory / f"{name}.png"
-    pdf = directory / f"{name}.pdf"
-    fig.savefig(png, dpi=200, metadata={"Software": None}, bbox_inches="tight")
-    fig.savefig(pdf, metadata={"Creator": None, "Producer": None, "CreationDate": None}, bbox_inches="tight")
-    plt.close(fig)
-    return [png, pdf]
+    """Alias of :func:`sahel_causal.writing.save_figure` (atomic PNG at 200 dpi and PDF, fixed
+    metadata), kept for existing callers: report/ itself writes no files."""
+    from sahel_causal.writing import save_figure as _save
+
+    return _save(fig, directory, name)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sahel_causal.report.notes import FEW_MARK, table_notes, title
+
 ESTIMATOR_LABEL = {"ols": "OLS", "ppml": "PPML", "conditional_logit": "Cond. logit", "firth": "Firth logit",
                    "logit_cubic": "Logit, cubic"}
 LOGITS = {"conditional_logit", "firth", "logit_cubic"}
@@ -123,6 +125,13 @@ class Panel:
     rows: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
+def _few(t: pd.Series | None) -> bool:
+    """Whether the row's analytic p-values rest on few (treated) clusters (``few_clusters`` column)."""
+    if t is None or "few_clusters" not in t.index or _missing(t["few_clusters"]):
+        return False
+    return bool(t["few_clusters"])
+
+
 def _cell(t: pd.Series | None, col: str) -> float:
     if t is None or col not in t.index:
         return math.nan
@@ -178,7 +187,9 @@ def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mappin
             rows.append((GROUP_COEF, "", tuple(se)))
         firsts = [sub.iloc[0] if len(sub) else None for sub in per_model]
         for col, name in P_ROWS:
-            cells = tuple(fmt_p(_cell(t, col)) for t in firsts)
+            mark = FEW_MARK if col in ("p_value", "p_crv3") else ""
+            cells = tuple(fmt_p(_cell(t, col)) + (mark if _few(t) and not _missing(_cell(t, col)) else "")
+                          for t in firsts)
             if any(c != "--" for c in cells):
                 rows.append((GROUP_P, name, cells))
         eff = []
@@ -323,37 +334,18 @@ class JournalTable:
         return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
 
     def write(self, directory: Path) -> list[Path]:
-        """Write ``<name>.tex``, ``.csv`` and ``.md`` into ``directory``; return the paths."""
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for ext, text in (("tex", self.to_latex()), ("csv", self.to_csv()), ("md", self.to_markdown())):
-            p = directory / f"{self.name}.{ext}"
-            p.write_text(text, encoding="utf-8", newline="\n")
-            paths.append(p)
-        return paths
+        """Write ``<name>.tex``, ``.csv`` and ``.md`` into ``directory`` atomically
+        (:func:`sahel_causal.writing.write_table`); return the paths."""
+        from sahel_causal.writing import write_table
+
+        return write_table(self, directory)
 
 
-def inference_notes(spec) -> list[str]:
-    """Notes describing the inference settings of a specification (seeds, draws, methods)."""
-    inf = getattr(spec, "inference", None)
-    wb = getattr(inf, "wild_bootstrap", None)
-    ri = getattr(inf, "randomization", None)
-    notes = [
-        "Coefficients with CRV1 standard errors clustered by country in parentheses (t(G-1) reference); no "
-        "significance stars: the p-value rows report each inference method for the column's first treatment. "
-        "CRV3 = leave-one-country-out jackknife (MacKinnon, Nielsen & Webb 2023)."]
-    if wb is not None:
-        notes.append(f"Wild bootstrap = restricted wild cluster bootstrap by country, {wb.draws} draws (all 2^G "
-                     f"sign vectors when fewer), seed {wb.seed}; for PPML and the pooled logit the wild score "
-                     "bootstrap with the null imposed (Kline & Santos 2012).")
-    if ri is not None:
-        notes.append(f"Randomization inference permutes countries' treatment paths among countries observed in the "
-                     f"same years, {ri.permutations} permutations, seed {ri.seed} (linear models only; Young 2019).")
-    notes.append("Conditional and Firth logits report analytic p-values only. One within-country SD change: "
-                 "coefficient times the within-country standard deviation of the treatment in the estimation "
-                 "sample (log-odds for logits, log points for PPML). Effect on the probability: average marginal "
-                 "effect (pooled and Firth logit) or the effect at the sample coup rate (conditional logit).")
-    return notes
+EFFECT_NOTE = ("One within-country SD change: coefficient times the within-country standard deviation of the "
+               "treatment in the estimation sample (log-odds for logits, log points for PPML). Effect on the "
+               "probability: average marginal effect (pooled and Firth logit) or the effect at the sample coup "
+               "rate (conditional logit). Coefficients with CRV1 standard errors in parentheses; no significance "
+               "stars: the p-value rows report each inference method for the column's first treatment.")
 
 
 def models_meta(spec) -> list[ModelMeta]:
@@ -366,15 +358,17 @@ def format_results(tr, provenance: dict[str, str], codebook: pd.DataFrame | None
     """The journal-layout table of a ``TableResult`` and its long CSV (the tidy frame)."""
     from sahel_causal.report.labels import spec_labels
 
-    tidy = tr.tidy()
+    tidy = tr.table_frame()
     spec = tr.spec
     labels = spec_labels(getattr(spec, "derive", ()), codebook)
     meta = models_meta(spec)
     panels = build_panels(tidy, meta, labels)
     numbers = {m.id: i + 1 for i, m in enumerate(meta)}
     col_notes = [f"Column ({numbers[m.id]}): {m.note}" for m in meta if m.note]
-    notes = tuple(list(getattr(spec, "notes", ())) + col_notes + inference_notes(spec))
-    return JournalTable(name=spec.id, title=spec.title, panels=tuple(panels), notes=notes,
+    generated = table_notes(tr)  # the spec's own notes first, then sample, controls, inference, flags
+    n_own = len(getattr(spec, "notes", ())) + (1 if getattr(spec, "overrides", ()) else 0)
+    notes = tuple(generated[:n_own] + col_notes + generated[n_own:] + [EFFECT_NOTE])
+    return JournalTable(name=spec.id, title=title(tr), panels=tuple(panels), notes=notes,
                         provenance=provenance, raw=tidy)
 
 

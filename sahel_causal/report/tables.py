@@ -74,11 +74,8 @@ class Table:
         return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
 
     def write(self, directory: Path) -> list[Path]:
-        """Write ``<name>.tex``, ``.csv`` and ``.md`` into ``directory``; return the paths."""
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for ext, text in (("tex", self.to_latex()), ("csv", self.to_csv()), ("md", self.to_markdown())):
-            p = directory / f"{self.name}.{ext}"
-            p.write_text(text, encoding="utf-8", newline="\n")
-            paths.append(p)
-        return paths
+        """Write ``<name>.tex``, ``.csv`` and ``.md`` into ``directory`` (atomically, via
+        :func:`sahel_causal.writing.write_table`); return the paths."""
+        from sahel_causal.writing import write_table
+
+        return write_table(self, directory)

@@ -13,28 +13,28 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sahel_causal.data.countries import SAHEL_G5
 from sahel_causal.errors import SpecificationError
 from sahel_causal.specs.schema import Derive, ModelSpec, SampleSpec, TableSpec
 
-SAHEL_G5 = ("BFA", "TCD", "MLI", "MRT", "NER")
 
 
-def _shift(df: pd.DataFrame, col: str, k: int) -> pd.Series:
-    """Value of ``col`` in year - k (k > 0: lag; k < 0: lead) for the same country; NaN across gaps."""
-    key = df[["iso3", "year"]].copy()
-    key["year"] = key["year"] - k
-    src = df[["iso3", "year", col]].rename(columns={col: "_v"})
-    return key.merge(src, on=["iso3", "year"], how="left")["_v"].set_axis(df.index)
+def _shift(df: pd.DataFrame, col: str, k: int, unit: str = "iso3", time: str = "year") -> pd.Series:
+    """Value of ``col`` in period t - k (k > 0: lag; k < 0: lead) for the same unit; NaN across gaps."""
+    key = df[[unit, time]].copy()
+    key[time] = key[time] - k
+    src = df[[unit, time, col]].rename(columns={col: "_v"})
+    return key.merge(src, on=[unit, time], how="left")["_v"].set_axis(df.index)
 
 
-def time_since_positive(df: pd.DataFrame, col: str) -> pd.Series:
+def time_since_positive(df: pd.DataFrame, col: str, unit: str = "iso3", time: str = "year") -> pd.Series:
     """Years since the country's last year with ``col`` > 0, counted from the country's first panel year
     when no earlier event is observed (left-censoring; Carter & Signorino 2010, the coup trap)."""
     out = pd.Series(np.nan, index=df.index)
-    for _iso, g in df.sort_values("year").groupby("iso3", sort=False):
-        last = g["year"].iloc[0] - 1
+    for _iso, g in df.sort_values(time).groupby(unit, sort=False):
+        last = g[time].iloc[0] - 1
         vals = []
-        for year, v in zip(g["year"], g[col]):
+        for year, v in zip(g[time], g[col]):
             vals.append(year - last)
             if pd.notna(v) and v > 0:
                 last = year
@@ -42,11 +42,12 @@ def time_since_positive(df: pd.DataFrame, col: str) -> pd.Series:
     return out
 
 
-def apply_derive(panel: pd.DataFrame, d: Derive, source: str = "<spec>") -> pd.Series:
+def apply_derive(panel: pd.DataFrame, d: Derive, source: str = "<spec>", *, unit: str = "iso3",
+                 time: str = "year") -> pd.Series:
     """Compute one derived variable on ``panel`` (which is not modified)."""
     missing = [a for a in d.args if a not in panel.columns]
     if missing:
-        raise SpecificationError(f"{source}: [derive {d.name}] unknown variable(s) {missing}; "
+        raise SpecificationError(f"{source}: [variables.{d.name}] unknown variable(s) {missing}; "
                                  "see data/processed/codebook.md or derive them first")
     a = [panel[c].astype(float) for c in d.args]
     if d.op == "from":
@@ -62,28 +63,57 @@ def apply_derive(panel: pd.DataFrame, d: Derive, source: str = "<spec>") -> pd.S
     elif d.op == "interact":
         s = a[0] * a[1]
     elif d.op == "time_since":
-        s = time_since_positive(panel, d.args[0])
+        s = time_since_positive(panel, d.args[0], unit, time)
     else:  # pragma: no cover - validated in io
-        raise SpecificationError(f"{source}: [derive {d.name}] unknown operation {d.op}")
+        raise SpecificationError(f"{source}: [variables.{d.name}] unknown operation {d.op}")
     s = s * d.scale
     if d.log1p:
         if (s < 0).any():
-            raise SpecificationError(f"{source}: [derive {d.name}] log1p of negative values")
+            raise SpecificationError(f"{source}: [variables.{d.name}] log1p of negative values: drop log1p or "
+                                     "shift the variable")
         s = np.log1p(s)
     if d.lag or d.lead:
-        tmp = panel[["iso3", "year"]].assign(_s=s)
-        s = _shift(tmp, "_s", d.lag - d.lead)
+        tmp = panel[[unit, time]].assign(_s=s)
+        s = _shift(tmp, "_s", d.lag - d.lead, unit, time)
     return s.rename(d.name)
 
 
+def needed_variables(spec: TableSpec) -> tuple[Derive, ...]:
+    """The defined variables the models use and those they are built from, dependencies first
+    (declaration order otherwise)."""
+    defined = spec.variables
+    want: list[str] = []
+
+    def add(name: str) -> None:
+        if name in defined and name not in want:
+            for a in defined[name].args:
+                add(a)
+            want.append(name)
+
+    for m in spec.models:
+        for c in m.columns():
+            add(c)
+        first_treat = getattr(m.spec, "first_treat", None)
+        if first_treat:
+            add(first_treat)
+    return tuple(defined[n] for n in want)
+
+
 def derive_all(panel: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Copy of ``panel`` with every derived variable of ``spec`` added, in declaration order."""
+    """Copy of ``panel`` with the derived variables the models of ``spec`` use added."""
+    unit, time = spec.data.unit, spec.data.time
+    missing = [c for c in (unit, time) if c not in panel.columns]
+    if missing:
+        raise SpecificationError(f"{spec.source_file}: [data] the panel has no column(s) {missing}; set "
+                                 f"data.unit / data.time to its unit and time columns (it has {list(panel.columns)[:12]})")
     out = panel.copy()
-    for d in spec.derive:
+    for d in needed_variables(spec):
         if d.name in out.columns:
-            raise SpecificationError(f"{spec.source_file}: [derive {d.name}] would overwrite a panel column")
-        out[d.name] = apply_derive(out, d, spec.source_file)
-    out["section7008_window"] = suspension_window(out)
+            raise SpecificationError(f"{spec.source_file}: [variables.{d.name}] would overwrite a panel column of "
+                                     "the same name: rename the variable")
+        out[d.name] = apply_derive(out, d, spec.source_file, unit=unit, time=time)
+    if "coup_successes" in out.columns and unit == "iso3" and time == "year":
+        out["section7008_window"] = suspension_window(out)
     return out
 
 
@@ -112,12 +142,16 @@ def select_sample(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, cluster: 
     """Rows of the derived panel that enter ``model``; error if a variable is unknown or the sample empty."""
     s: SampleSpec = model.sample
     src = spec.source_file
-    needed = [model.outcome, *model.treatments, *model.controls, *model.fixed_effects, cluster, *s.drop_if_missing]
+    unit, time = spec.data.unit, spec.data.time
+    needed = [*model.columns(), cluster]
     unknown = [v for v in dict.fromkeys(needed) if v not in df.columns]
     if unknown:
         raise SpecificationError(f"{src}: [model {model.id}] unknown variable(s) {unknown}")
     dropped: list[tuple[str, int]] = []
     keep = pd.Series(True, index=df.index)
+    if isinstance(s.countries, str) and s.countries != "africa" and unit != "iso3":
+        raise SpecificationError(f"{src}: [model {model.id}.sample.countries] country sets need a panel of "
+                                 f"countries (unit iso3), not {unit!r}")
     if isinstance(s.countries, str):
         if s.countries == "sahel_g5":
             cmask = df["iso3"].isin(SAHEL_G5)
@@ -128,13 +162,16 @@ def select_sample(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, cluster: 
         else:
             cmask = pd.Series(True, index=df.index)
     else:
-        cmask = df["iso3"].isin(s.countries)
+        cmask = df[unit].astype(str).isin(s.countries)
     dropped.append(("outside the country sample", int((keep & ~cmask).sum())))
     keep &= cmask
-    ymask = df["year"].between(*s.years)
+    ymask = df[time].between(*s.years)
     dropped.append((f"outside years {s.years[0]}-{s.years[1]}", int((keep & ~ymask).sum())))
     keep &= ymask
     if s.exclude_suspension_years:
+        if "section7008_window" not in df.columns:
+            raise SpecificationError(f"{src}: [model {model.id}.sample.exclude_suspension_years] needs the "
+                                     "country-year panel's coup_successes column")
         sus = df["section7008_window"] == 1
         dropped.append(("Section 7008 window (successful coup year and next year)", int((keep & sus).sum())))
         keep &= ~sus

@@ -31,8 +31,9 @@ def test_committed_specs_validate(path: Path):
     ({**MIN, "sample": {"years": [2020, 2000]}}, "sample.years"),
     ({**MIN, "sample": {"countries": "sahel"}}, "sample.countries"),
     ({**MIN, "inference": {"vcov": ["HC9"]}}, "inference.vcov"),
-    ({**MIN, "derive": [{"name": "z", "ratio": ["a"]}]}, "ratio"),
-    ({**MIN, "derive": [{"name": "z", "from": "a", "sum": ["a", "b"]}]}, "exactly one base operation"),
+    ({**MIN, "variables": {"z": {"ratio": ["a"]}}}, "variables.z.ratio"),
+    ({**MIN, "variables": {"z": {"from": "a", "sum": ["a", "b"]}}}, "exactly one base operation"),
+    ({**MIN, "derive": [{"name": "z", "from": "a"}]}, "[variables.<name>]"),
     ({"table": {"id": "t", "title": "T"}}, "at least one"),
 ])
 def test_bad_specs_fail_naming_file_and_field(doc, where):
