@@ -54,6 +54,11 @@ def _doc(estimator: str, **inference):
             "inference": {"vcov": ["CRV1"], "wild_bootstrap": False, "randomization": False, **inference}}
 
 
+def _row(table, stub: str) -> tuple[str, ...]:
+    """Cells of the journal-layout row ``stub`` (first panel)."""
+    return next(cells for _, s, cells in table.panels[0].rows if s == stub)
+
+
 def test_toy_estimator_added_through_the_registry_runs_from_a_spec(toy):
     from sahel_causal.report.results_table import format_results
 
@@ -65,7 +70,7 @@ def test_toy_estimator_added_through_the_registry_runs_from_a_spec(toy):
     tidy = tr.tidy()
     assert list(tidy["term"]) == ["x"] and list(tidy["method"]) == ["CRV1"]
     table = format_results(tr, {})
-    assert table.body["Estimator"].iloc[0] == "Toy pooled"
+    assert _row(table, "Estimator") == ("Toy pooled",)
     assert any("Toy (2024)" in n for n in table.notes)
 
 
@@ -115,7 +120,7 @@ def test_few_clusters_and_few_treated_clusters_are_flagged():
     from sahel_causal.report.results_table import format_results
 
     few = estimate(parse_spec(_doc("ols"), "toy.toml"), _panel(G=8))
-    assert bool(few.tidy()["few_clusters"].all()) and FEW_MARK in format_results(few, {}).body["p CRV1"].iloc[0]
+    assert bool(few.tidy()["few_clusters"].all()) and FEW_MARK in _row(format_results(few, {}), "Cluster-robust (CRV1)")[0]
     assert any("few clusters" in n for n in table_notes(few))
     many = estimate(parse_spec(_doc("ols"), "toy.toml"), _panel(G=30))
     assert not many.tidy()["few_clusters"].any()

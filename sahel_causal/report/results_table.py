@@ -125,6 +125,15 @@ class Panel:
     rows: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
+def estimator_label(name: str) -> str:
+    """Short column label of an estimator: the layout's own for the published ones, else the registry's."""
+    if name in ESTIMATOR_LABEL:
+        return ESTIMATOR_LABEL[name]
+    from sahel_causal.estimators import REGISTRY
+
+    return REGISTRY[name].label if name in REGISTRY else name
+
+
 def _few(t: pd.Series | None) -> bool:
     """Whether the row's analytic p-values rest on few (treated) clusters (``few_clusters`` column)."""
     if t is None or "few_clusters" not in t.index or _missing(t["few_clusters"]):
@@ -202,7 +211,7 @@ def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mappin
         if any(c != "--" for c in margins):
             rows.append((GROUP_EFFECT, "Effect on the probability", margins))
         rows.append((GROUP_SAMPLE, "Outcome", tuple(labels.get(m.outcome, m.outcome) for m in chunk)))
-        rows.append((GROUP_SAMPLE, "Estimator", tuple(ESTIMATOR_LABEL.get(m.estimator, m.estimator) for m in chunk)))
+        rows.append((GROUP_SAMPLE, "Estimator", tuple(estimator_label(m.estimator) for m in chunk)))
         rows.append((GROUP_SAMPLE, "Outcome mean", tuple(fmt_mean(_cell(t, "outcome_mean")) for t in firsts)))
         rows.append((GROUP_SAMPLE, "Observations", tuple(fmt_count(_cell(t, "nobs")) for t in firsts)))
         rows.append((GROUP_SAMPLE, "Countries", tuple(fmt_count(_cell(t, "n_countries")) for t in firsts)))

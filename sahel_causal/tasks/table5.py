@@ -34,16 +34,16 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def derive(panel: pd.DataFrame, raw: dict[str, Any], source: str) -> pd.DataFrame:
-    """Copy of the panel with the spec's [[derive]] variables and its [sample] years applied."""
-    from sahel_causal.specs.io import _Ctx, _derive
+    """Copy of the panel with the spec's ``[variables.<name>]`` (the specification language's variable
+    definitions, validated by :func:`sahel_causal.specs.io._variables`) and its [sample] years applied."""
+    from sahel_causal.specs.io import _variables, with_shared_variables
     from sahel_causal.specs.transform import apply_derive
 
     out = panel.copy()
-    ctx = _Ctx(source)
-    for i, d in enumerate(raw.get("derive", [])):
-        spec = _derive(ctx, d, i)
+    # shared definitions (analysis/variables.toml) first, then the spec's own
+    for spec in _variables(source, with_shared_variables(raw, source).get("variables", {})):
         if spec.name in out.columns:
-            raise SpecificationError(f"{source}: [derive {spec.name}] would overwrite a panel column")
+            raise SpecificationError(f"{source}: [variables.{spec.name}] would overwrite a panel column")
         out[spec.name] = apply_derive(out, spec, source)
     for name in raw.get("transform", {}).get("asinh", []):
         if name not in out.columns:

@@ -11,11 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sahel_causal.specs.designs import event_study, regression
+from sahel_causal.specs.designs import (event_study, multiverse, regression, stacked_event_study, staggered_did,
+                                        synthetic_control)
 
 DESIGNS: dict[str, Callable[..., Any]] = {
     "regression": regression.parse,
     "event_study": event_study.parse,
+    "staggered_did": staggered_did.parse,
+    "stacked_event_study": stacked_event_study.parse,
+    "synthetic_control": synthetic_control.parse,
+    "multiverse": multiverse.parse,
 }
 
 #: the keys of each design (for the generated reference and the ``[defaults]`` table)
