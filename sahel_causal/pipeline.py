@@ -256,4 +256,9 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
         header = f"# {path.name}" + (f" with --set {' '.join(overrides)}" if overrides else "") + \
             f"; panel {_rel(panel_path)} (sha256 {panel_sha})\n"
         spec_file = writing.write_text(out / f"{spec.id}.toml", header + tomli_w.dumps(doc))
-        return [spec_file, *write_table_result(tr, out, spec_hash(doc), spec_path=f"{spec.id}.toml")]
+        from sahel_causal.review.provenance import gather
+
+        # what a reviewer needs to trace the rerun: commit, versions, lock file, spec and overrides, panel, seeds
+        prov = writing.write_text(out / "provenance.json", json.dumps(
+            gather(path, doc, panel_path, tuple(overrides or ())), indent=2, sort_keys=True) + "\n")
+        return [spec_file, prov, *write_table_result(tr, out, spec_hash(doc), spec_path=f"{spec.id}.toml")]
