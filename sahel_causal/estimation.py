@@ -39,7 +39,7 @@ from sahel_causal.models import (average_marginal_effects, conditional_logit, ef
 from sahel_causal.results import EstimationResult, data_checksum
 from sahel_causal.specs import TableSpec, load_spec
 from sahel_causal.specs.schema import ModelSpec
-from sahel_causal.specs.transform import derive_all, select_sample
+from sahel_causal.specs.transform import country_mask, derive_all, select_sample
 
 LINEAR = ("ols",)
 Progress = Callable[[str], None]
@@ -118,9 +118,10 @@ def _within_sd(data: pd.DataFrame, col: str) -> float:
 
 
 def _events_lost(df: pd.DataFrame, kept: pd.DataFrame, model: ModelSpec) -> tuple[str, ...]:
-    """Country-years with a positive outcome inside the year range that the model does not use."""
+    """Country-years with a positive outcome inside the model's country sample and year range that
+    the model does not use (missing regressors, sample exclusions, estimator drops)."""
     s = model.sample
-    window = df[df["year"].between(*s.years) & (df[model.outcome] > 0)]
+    window = df[country_mask(df, s) & df["year"].between(*s.years) & (df[model.outcome] > 0)]
     lost = window.index.difference(kept.index)
     return tuple(f"{df.at[i, 'iso3']} {int(df.at[i, 'year'])}" for i in lost)
 
@@ -180,6 +181,7 @@ def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_infe
         margins = average_marginal_effects(res, list(model.treatments))
     else:  # pragma: no cover - validated by the spec parser
         raise SpecificationError(f"{spec.source_file}: unknown estimator {est}")
+    _require_treatments(res, model)
     used = sample.loc[sample.index.isin(_used_index(res, sample))]
     n_events = int((used[model.outcome] > 0).sum()) if est != "ppml" and est != "ols" or \
         set(used[model.outcome].dropna().unique()) <= {0, 1} else None
@@ -190,23 +192,38 @@ def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_infe
         within_sd={t: _within_sd(used, t) for t in model.treatments})
 
 
+def _require_treatments(res: EstimationResult, model: ModelSpec) -> None:
+    """A treatment the estimator dropped (collinear with the fixed effects or other regressors) is an error."""
+    lost = [t for t in model.treatments if t not in res.coef.index]
+    if lost:
+        raise SpecificationError(
+            f"[model {model.id}] treatment(s) {lost} are collinear with the fixed effects "
+            f"{list(model.fixed_effects)} or with the other regressors, so their effect is not identified: "
+            "remove the fixed effect the treatment is constant within, or use a time-varying treatment")
+
+
 def _used_index(res: EstimationResult, sample: pd.DataFrame) -> pd.Index:
     """Rows of ``sample`` the estimator kept (after its own drops of singletons, all-zero groups...)."""
-    dropped_ids = set()
+    rows: set[str] = set()
+    groups: dict[str, set[str]] = {}
     for d in res.dropped:
         if d.level == "row":
-            dropped_ids.update(d.ids)
+            rows.update(d.ids)
         elif d.level == "group":
-            dropped_ids.update(f"group:{i}" for i in d.ids)
-    groups = {i.split(":", 1)[1] for i in dropped_ids if i.startswith("group:")}
-    keep = ~sample.index.astype(str).isin([i for i in dropped_ids if not i.startswith("group:")])
-    if groups:
-        keep &= ~sample["iso3"].astype(str).isin(groups)
+            for i in d.ids:  # "column=level", e.g. "iso3=AGO" or "year=2005"
+                col, sep, level = i.partition("=")
+                if not sep or col not in sample.columns:
+                    raise SpecificationError(f"drop record id {i!r} does not name a sample column as 'column=level'")
+                groups.setdefault(col, set()).add(level)
+    keep = ~sample.index.astype(str).isin(list(rows))
+    for col, levels in groups.items():
+        keep &= ~sample[col].astype(str).isin(levels)
     return sample.index[keep]
 
 
 def _attach_crv3(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, regs: list[str], fe: tuple,
                  cluster: str, alpha: float) -> EstimationResult:
+    _require_treatments(res, model)
     r3 = fe_ols(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV3")
     se3 = r3.std_errors
     G = res.n_clusters or 2
@@ -215,7 +232,8 @@ def _attach_crv3(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, 
     for term in model.treatments:
         b, s = float(res.coef[term]), float(se3[term])
         p = float(2 * ref.sf(abs(b / s))) if s > 0 else math.nan
-        res = res.with_inference("crv3", term, p, b - q * s, b + q * s, {"se": s, "reference": f"t({G - 1})"})
+        res = res.with_inference("crv3", term, p, b - q * s, b + q * s,
+                                 {"se": s, "reference": f"t({G - 1})", "observed_statistic": b / s if s > 0 else math.nan})
     return res
 
 
@@ -227,6 +245,7 @@ def _attach_crv3_refit(res: EstimationResult, sample: pd.DataFrame, model: Model
     A refit that fails (e.g. the outcome stops varying without the cluster) makes CRV3 undefined
     for the model, recorded as NaN with the reason in the detail.
     """
+    _require_treatments(res, model)
     groups = sorted(sample[cluster].unique())
     G = len(groups)
     terms = list(model.treatments)
@@ -248,7 +267,8 @@ def _attach_crv3_refit(res: EstimationResult, sample: pd.DataFrame, model: Model
         q = stats.norm.ppf(1 - alpha / 2)
         p = float(2 * stats.norm.sf(abs(b[j] / se))) if se > 0 else math.nan
         res = res.with_inference("crv3", term, p, b[j] - q * se, b[j] + q * se,
-                                 {"se": se, "reference": "normal", "method": "leave-one-cluster-out refits"})
+                                 {"se": se, "reference": "normal", "method": "leave-one-cluster-out refits",
+                                  "observed_statistic": b[j] / se if se > 0 else math.nan})
     return res
 
 
@@ -280,7 +300,7 @@ def _attach_score_bootstrap(res: EstimationResult, sample: pd.DataFrame, model: 
                                           duration=duration, B=wb.draws, weights=w, seed=wb.seed,
                                           studentization=SCORE_STUDENTIZATION, ci=True, alpha=spec.inference.alpha)
             res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
-                                     r.detail())
+                                     {**r.detail(), "observed_statistic": float(r.stat)})
     return res
 
 
@@ -308,7 +328,7 @@ def _attach_wild(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, 
                                        ci=True, k_absorbed=len(other_fe) and 1, fe_nested=bool(other_fe))
             res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
                                      {"draws": int(r.n_draws), "enumerated": bool(r.enumerated), "seed": int(wb.seed),
-                                      "weights": w, "impose_null": True})
+                                      "weights": w, "impose_null": True, "observed_statistic": float(r.t_stat)})
     return res
 
 
@@ -337,12 +357,13 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
         other = [a for a in derived[t].args if a != base][0]
         moderators.append(used[other].to_numpy(float) * derived[t].scale)
     control_cols = [*fixed, *model.controls]
-    Z = [np.ones(len(used))] if not fe else []
+    # intercept, controls, then every fixed effect's dummies without its first level: full column rank
+    # (the nuisance space of the FE-OLS fit whatever the number of controls)
+    Z = [np.ones(len(used))]
     Z += [used[c].to_numpy(float) for c in control_cols]
     for f in fe:
         codes = pd.factorize(used[f], sort=True)[0]
-        dummies = np.eye(codes.max() + 1)[codes]
-        Z.append(dummies if not Z else dummies[:, 1:])
+        Z.append(np.eye(codes.max() + 1)[codes][:, 1:])
     Zm = np.column_stack(Z)
     q, r = np.linalg.qr(Zm)
     dd = np.abs(np.diag(r))
@@ -351,6 +372,9 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
     y_t = yv - q @ (q.T @ yv)
     cl = pd.factorize(used[cluster], sort=True)[0]
     G = cl.max() + 1
+    # fe_ols's CRV1 small-sample factor: a constant (p-values unchanged), so the stored observed
+    # statistic is the reported CRV1 t of the first treatment
+    ssc = float(res.metadata.get("small_sample_factor", 1.0))
 
     def stat_fn(p: np.ndarray) -> float:
         d = p[ui, ti]
@@ -365,11 +389,11 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
         e = y_t - Xt @ beta
         s = np.zeros((G, Xt.shape[1]))
         np.add.at(s, cl, Xt * e[:, None])
-        V = inv @ (s.T @ s) @ inv
+        V = ssc * (inv @ (s.T @ s) @ inv)
         return float(beta[0] / math.sqrt(V[0, 0])) if V[0, 0] > 0 else math.nan
 
     out = randomization_inference(stat_fn, paths, n_perm=ri.permutations, seed=ri.seed, unbalanced="within_support")
     return res.with_inference("ri", base, float(out.p_value), math.nan, math.nan,
                               {"permutations": int(out.n_perm), "exact": bool(out.exact), "seed": int(ri.seed),
-                               "statistic": "CRV1 t of the first treatment",
+                               "statistic": "CRV1 t of the first treatment", "observed_statistic": float(out.stat),
                                "permuted_with": list(followers), "undefined": int(out.n_undefined)})

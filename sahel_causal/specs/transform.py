@@ -108,6 +108,19 @@ class ModelFrame:
     dropped: tuple[tuple[str, int], ...]
 
 
+def country_mask(df: pd.DataFrame, s: SampleSpec) -> pd.Series:
+    """True for the rows of ``df`` whose country belongs to the sample's country set."""
+    if isinstance(s.countries, str):
+        if s.countries == "sahel_g5":
+            return df["iso3"].isin(SAHEL_G5)
+        if s.countries == "sahel_partners":
+            ever = df.groupby("iso3")["tsctp_entry_year"].transform(lambda x: x.notna().any()) \
+                if "tsctp_entry_year" in df.columns else pd.Series(False, index=df.index)
+            return df["iso3"].isin(SAHEL_G5) | ever.astype(bool)
+        return pd.Series(True, index=df.index)
+    return df["iso3"].isin(s.countries)
+
+
 def select_sample(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, cluster: str) -> ModelFrame:
     """Rows of the derived panel that enter ``model``; error if a variable is unknown or the sample empty."""
     s: SampleSpec = model.sample
@@ -118,17 +131,7 @@ def select_sample(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, cluster: 
         raise SpecificationError(f"{src}: [model {model.id}] unknown variable(s) {unknown}")
     dropped: list[tuple[str, int]] = []
     keep = pd.Series(True, index=df.index)
-    if isinstance(s.countries, str):
-        if s.countries == "sahel_g5":
-            cmask = df["iso3"].isin(SAHEL_G5)
-        elif s.countries == "sahel_partners":
-            ever = df.groupby("iso3")["tsctp_entry_year"].transform(lambda x: x.notna().any()) \
-                if "tsctp_entry_year" in df.columns else pd.Series(False, index=df.index)
-            cmask = df["iso3"].isin(SAHEL_G5) | ever.astype(bool)
-        else:
-            cmask = pd.Series(True, index=df.index)
-    else:
-        cmask = df["iso3"].isin(s.countries)
+    cmask = country_mask(df, s)
     dropped.append(("outside the country sample", int((keep & ~cmask).sum())))
     keep &= cmask
     ymask = df["year"].between(*s.years)
