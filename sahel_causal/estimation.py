@@ -328,7 +328,9 @@ def _attach_wild(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, 
                                        ci=True, k_absorbed=len(other_fe) and 1, fe_nested=bool(other_fe))
             res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
                                      {"draws": int(r.n_draws), "enumerated": bool(r.enumerated), "seed": int(wb.seed),
-                                      "weights": w, "impose_null": True, "observed_statistic": float(r.t_stat)})
+                                      "weights": w, "impose_null": True, "observed_statistic": float(r.t_stat),
+                                      "ci_set": [[float(lo), float(hi)] for lo, hi in r.ci_set],
+                                      "ci_is_hull": bool(r.ci_is_hull)})
     return res
 
 
