@@ -15,7 +15,8 @@ from sahel_causal.specs.schema import (BASE_OPS, BOOT_WEIGHTS, COUNTRY_SETS, EST
 
 _TOP = {"table", "sample", "defaults", "derive", "model", "inference"}
 _TABLE = {"id", "title", "description", "notes"}
-_SAMPLE = {"countries", "years", "exclude_suspension_years", "drop_if_missing"}
+_SAMPLE = {"countries", "years", "exclude_suspension_years", "drop_if_missing", "exclude_lagged_suspension",
+           "until_first_event"}
 _DEFAULTS = {"controls", "fixed_effects", "estimator"}
 _DERIVE = {"name", "scale", "log1p", "lag", "lead", "note", *BASE_OPS}
 _MODEL = {"id", "label", "outcome", "treatments", "estimator", "controls", "fixed_effects", "sample", "note"}
@@ -69,6 +70,15 @@ def _sample(ctx: _Ctx, d: dict[str, Any], base: SampleSpec, where: str) -> Sampl
         kw["exclude_suspension_years"] = d["exclude_suspension_years"]
     if "drop_if_missing" in d:
         kw["drop_if_missing"] = ctx.strs(d["drop_if_missing"], f"{where}.drop_if_missing")
+    if "exclude_lagged_suspension" in d:
+        if not isinstance(d["exclude_lagged_suspension"], bool):
+            raise ctx.fail(f"{where}.exclude_lagged_suspension", "must be true or false")
+        kw["exclude_lagged_suspension"] = d["exclude_lagged_suspension"]
+    if "until_first_event" in d:
+        v = d["until_first_event"]
+        if not isinstance(v, str) or not v:
+            raise ctx.fail(f"{where}.until_first_event", f"must be a variable name (e.g. \"coup_any\"), got {v!r}")
+        kw["until_first_event"] = v
     return SampleSpec(**{**base.__dict__, **kw})
 
 

@@ -46,12 +46,20 @@ class Derive:
 
 @dataclass(frozen=True)
 class SampleSpec:
-    """Which country-years enter: a country set (or explicit iso3 list), a year range, exclusions."""
+    """Which country-years enter: a country set (or explicit iso3 list), a year range, exclusions.
+
+    ``exclude_suspension_years`` drops the *outcome* years of a successful coup and the next year
+    (selects on the outcome; kept only for comparison). ``exclude_lagged_suspension`` drops the
+    rows whose lagged treatment year (t-1) falls in a suspension window, ``until_first_event``
+    (a variable name) keeps each country until its first event: see :mod:`sahel_causal.specs.samples`.
+    """
 
     countries: str | tuple[str, ...] = "africa"
     years: tuple[int, int] = (1990, 2100)
     exclude_suspension_years: bool = False
     drop_if_missing: tuple[str, ...] = ()
+    exclude_lagged_suspension: bool = False
+    until_first_event: str = ""
 
 
 @dataclass(frozen=True)

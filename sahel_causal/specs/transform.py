@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sahel_causal.errors import SpecificationError
+from sahel_causal.specs.samples import lagged_treatment_in_window, until_first_event
 from sahel_causal.specs.schema import Derive, ModelSpec, SampleSpec, TableSpec
 
 SAHEL_G5 = ("BFA", "TCD", "MLI", "MRT", "NER")
@@ -141,6 +142,18 @@ def select_sample(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, cluster: 
         sus = df["section7008_window"] == 1
         dropped.append(("Section 7008 window (successful coup year and next year)", int((keep & sus).sum())))
         keep &= ~sus
+    if s.exclude_lagged_suspension:
+        lagged = lagged_treatment_in_window(df)
+        dropped.append(("lagged treatment year in a suspension window (coup year and next, or us_aid_suspended)",
+                        int((keep & lagged).sum())))
+        keep &= ~lagged
+    if s.until_first_event:
+        if s.until_first_event not in df.columns:
+            raise SpecificationError(f"{src}: [model {model.id}] sample.until_first_event: unknown variable "
+                                     f"{s.until_first_event!r}; declare it in [[derive]]")
+        first = until_first_event(df, s.until_first_event, s.years)
+        dropped.append((f"after the country's first {s.until_first_event} event", int((keep & ~first).sum())))
+        keep &= first
     for v in dict.fromkeys(needed):
         na = df[v].isna()
         n = int((keep & na).sum())
