@@ -19,7 +19,8 @@ _SAMPLE = {"countries", "years", "exclude_suspension_years", "drop_if_missing", 
            "until_first_event"}
 _DEFAULTS = {"controls", "fixed_effects", "estimator"}
 _DERIVE = {"name", "scale", "log1p", "lag", "lead", "note", *BASE_OPS}
-_MODEL = {"id", "label", "outcome", "treatments", "estimator", "controls", "fixed_effects", "sample", "note"}
+_MODEL = {"id", "label", "outcome", "treatments", "estimator", "controls", "fixed_effects", "sample", "note",
+          "smallest_effect_1sd"}
 _INFERENCE = {"vcov", "cluster", "wild_bootstrap", "randomization", "alpha"}
 _WB = {"draws", "weights", "seed"}
 _RI = {"permutations", "seed"}
@@ -173,6 +174,11 @@ def parse_spec(raw: dict[str, Any], source: str = "<spec>") -> TableSpec:
             raise ctx.fail(f"{where}.estimator", f"unknown estimator {est!r}; allowed {ESTIMATORS}")
         if "treatments" not in m:
             raise ctx.fail(f"{where}.treatments", "is required")
+        sesoi = m.get("smallest_effect_1sd")
+        if sesoi is not None and (isinstance(sesoi, bool) or not isinstance(sesoi, (int, float)) or not sesoi > 0):
+            raise ctx.fail(f"{where}.smallest_effect_1sd", "must be a positive number: the smallest effect of "
+                           "interest of one within-country SD of the first treatment, in outcome units "
+                           f"(PPML: log points), got {sesoi!r}")
         models.append(ModelSpec(
             id=m["id"], label=str(m.get("label", m["id"])), outcome=m["outcome"],
             treatments=ctx.strs(m["treatments"], f"{where}.treatments"), estimator=est,
@@ -181,7 +187,8 @@ def parse_spec(raw: dict[str, Any], source: str = "<spec>") -> TableSpec:
             fixed_effects=ctx.strs(m.get("fixed_effects", defaults.get("fixed_effects", ["iso3", "year"])),
                                    f"{where}.fixed_effects") if
             (m.get("fixed_effects", defaults.get("fixed_effects", ["iso3", "year"])) != []) else (),
-            sample=_sample(ctx, m.get("sample", {}), sample, f"{where}.sample"), note=str(m.get("note", ""))))
+            sample=_sample(ctx, m.get("sample", {}), sample, f"{where}.sample"), note=str(m.get("note", "")),
+            smallest_effect_1sd=None if sesoi is None else float(sesoi)))
     if not models:
         raise ctx.fail("model", "a table needs at least one [[model]]")
     ids = [m.id for m in models]

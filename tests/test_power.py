@@ -1,0 +1,52 @@
+"""MDE and TOST (sahel_causal.inference.power) against textbook values and simulation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sahel_causal.errors import SpecificationError
+from sahel_causal.inference.power import minimum_detectable_effect, power_at, tost
+from sahel_causal.specs import parse_spec
+
+
+def test_mde_normal_is_2_8_standard_errors():
+    # Bloom (1995): 1.96 + 0.84 = 2.80 standard errors for 80% power, two-sided 5%
+    assert minimum_detectable_effect(1.0) == pytest.approx(1.959964 + 0.841621, rel=1e-6)
+    assert minimum_detectable_effect(0.5, df=10) == pytest.approx(0.5 * (stats.t(10).ppf(0.975) + stats.t(10).ppf(0.8)))
+    # power at the MDE is 80% (up to the wrong-sign rejection probability)
+    assert power_at(minimum_detectable_effect(1.0, df=20), 1.0, df=20) == pytest.approx(0.8, abs=1e-3)
+
+
+def test_power_formula_by_simulation():
+    rng = np.random.default_rng(3)
+    z = 1.5 + rng.normal(size=200_000)
+    assert power_at(1.5, 1.0) == pytest.approx(np.mean(np.abs(z) > 1.959964), abs=0.005)
+
+
+def test_tost_matches_the_90_percent_interval_rule():
+    r = tost(0.1, 0.2, 0.5)  # 90% CI 0.1 +- 0.329 = (-0.229, 0.429) inside (-0.5, 0.5)
+    assert r.equivalent and r.p_value == pytest.approx(stats.norm.cdf((0.1 - 0.5) / 0.2), rel=1e-12)
+    assert r.ci_low == pytest.approx(0.1 - 1.644854 * 0.2, rel=1e-6)
+    r = tost(0.1, 0.3, 0.5)  # (-0.393, 0.593): not inside
+    assert not r.equivalent and r.p_value > 0.05
+    with pytest.raises(SpecificationError):
+        tost(0.0, 0.0, 0.5)
+
+
+def test_tost_size_at_the_margin_by_simulation():
+    """At |beta| = margin, TOST rejects (declares equivalence) at most alpha of the time."""
+    rng = np.random.default_rng(4)
+    b = 0.5 + 0.2 * rng.normal(size=20_000)
+    rej = np.mean([tost(x, 0.2, 0.5).equivalent for x in b[:5000]])
+    assert rej <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 5000)
+
+
+def test_smallest_effect_in_the_spec_is_validated():
+    doc = {"table": {"id": "t", "title": "T"},
+           "model": [{"id": "m", "outcome": "y", "treatments": ["x"], "smallest_effect_1sd": 0.02}]}
+    assert parse_spec(doc, "t.toml").models[0].smallest_effect_1sd == 0.02
+    for bad in (True, -1, "0.02"):
+        doc["model"][0]["smallest_effect_1sd"] = bad
+        with pytest.raises(SpecificationError, match="smallest_effect_1sd"):
+            parse_spec(doc, "t.toml")
