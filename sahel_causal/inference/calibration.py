@@ -473,3 +473,31 @@ def design_of(table: str, model_id: str, estimator: str, treatments: Sequence[st
     if any(t.endswith("_g5") for t in treatments):
         return "g5_interaction"
     return "africa_lpm"
+
+
+TIDY_P_COLUMN = {"crv1": "p_value", "crv3": "p_crv3", "wild_rademacher": "p_wild_rademacher",
+                 "wild_webb": "p_wild_webb", "ri": "p_ri"}
+
+
+def calibrated_verdict(row: pd.Series, design: str | None, calibration: pd.DataFrame | None,
+                       alpha: float = 0.05) -> tuple[str, list[str]]:
+    """Verdict words for one tidy table row under the calibration rule, and the methods used.
+
+    An association is *detectable* only if every calibrated method (size in [3%, 7%] for the
+    row's design) that the row reports rejects at ``alpha``; methods outside the band are shown
+    in the tables but ignored here. Without a calibration table, or for a design no method of
+    which is calibrated, the verdict is "no calibrated test" unless the fallback rule of the
+    uncalibrated tables applies (Webb wild bootstrap and RI both below ``alpha``).
+    """
+    used: list[str] = []
+    if calibration is not None and design is not None:
+        ok = calibrated_methods(design, calibration)
+        used = [m for m in LINEAR_METHODS if m in ok and pd.notna(row.get(TIDY_P_COLUMN[m], math.nan))]
+        if not used:
+            return "no calibrated test", []
+        ps = [float(row[TIDY_P_COLUMN[m]]) for m in used]
+    else:
+        ps = [float(row[c]) for c in ("p_wild_webb", "p_ri") if pd.notna(row.get(c, math.nan))] or [float(row["p_value"])]
+    if all(p < alpha for p in ps):
+        return "a detectable " + ("positive" if row["estimate"] > 0 else "negative") + " association", used
+    return "no detectable association", used

@@ -42,7 +42,8 @@ def romano_wolf(t_obs: Sequence[float], t_boot: np.ndarray) -> np.ndarray:
 
 def table_family_pvalues(spec, panel: pd.DataFrame, *, weights: str = "webb", draws: int | None = None,
                          seed: int | None = None) -> pd.DataFrame:
-    """Romano-Wolf adjusted p-values over the linear models of a table (their first treatment).
+    """Romano-Wolf adjusted p-values over the linear models of a table (each column's first treatment,
+    or its interaction with the first treatment when the column has one).
 
     Uses the tables' own sample and design code (country FE partialled out, year dummies as
     columns, as the tables' wild bootstrap); one Webb (or Rademacher) weight per country and draw,
@@ -59,6 +60,7 @@ def table_family_pvalues(spec, panel: pd.DataFrame, *, weights: str = "webb", dr
     sd = int(seed if seed is not None else (wb.seed if wb else 0))
     cluster = spec.inference.cluster
     df = derive_all(panel, spec)
+    derived = {d.name: d for d in spec.derive}
     designs = []
     for model in spec.models:
         if model.estimator != "ols":
@@ -72,20 +74,25 @@ def table_family_pvalues(spec, panel: pd.DataFrame, *, weights: str = "webb", dr
         other = tuple(f for f in fe if f != "year")
         d = partialled_design(data, model.outcome, [*regs, *dummies], fe=other or None, cluster=cluster)
         labels = sorted(data.loc[d.kept_index, cluster].astype(str).unique())
-        designs.append((model, d, labels, len(other) and 1, bool(other)))
+        # the column's hypothesis: its interaction with the first treatment if it has one (Table 4), else
+        # the first treatment
+        inter = [t for t in model.treatments[1:] if t in derived and derived[t].op == "interact"
+                 and model.treatments[0] in derived[t].args]
+        term = inter[0] if inter else model.treatments[0]
+        designs.append((model, d, labels, len(other) and 1, bool(other), term, regs.index(term)))
     if not designs:
         return pd.DataFrame(columns=["model", "term", "t", "p_boot_shared", "p_romano_wolf"])
     all_labels = sorted({lab for x in designs for lab in x[2]})
     col = {lab: i for i, lab in enumerate(all_labels)}
     W = draw_weights(weights, B, len(all_labels), np.random.default_rng(sd))
     t_obs, t_boot, rows = [], [], []
-    for model, d, labels, k_abs, nested in designs:
+    for model, d, labels, k_abs, nested, term, j in designs:
         Wm = W[:, [col[lab] for lab in labels]]
-        t, tb = wild_bootstrap_t_stats(d.X_tilde, d.y_tilde, d.cluster_codes, 0, Wm, k_absorbed=k_abs,
+        t, tb = wild_bootstrap_t_stats(d.X_tilde, d.y_tilde, d.cluster_codes, j, Wm, k_absorbed=k_abs,
                                        fe_nested=nested)
         t_obs.append(t)
         t_boot.append(tb)
-        rows.append({"model": model.id, "term": model.treatments[0], "t": float(t),
+        rows.append({"model": model.id, "term": term, "t": float(t),
                      "p_boot_shared": float(np.mean(np.abs(tb) > abs(t)))})
     adj = romano_wolf(t_obs, np.column_stack(t_boot))
     out = pd.DataFrame(rows)

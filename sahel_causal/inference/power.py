@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import pandas as pd
 from scipy import stats
 
 from sahel_causal.errors import SpecificationError
@@ -108,3 +109,40 @@ def equivalence_rows(table_result) -> list[dict]:
             "tost_p": t.p_value, "equivalent": t.equivalent, "ci90_low_1sd": t.ci_low, "ci90_high_1sd": t.ci_high,
         })
     return rows
+
+
+def equivalence_from_tidy(tidy: pd.DataFrame, spec, alpha: float = 0.05) -> pd.DataFrame:
+    """MDE (80% power) and TOST for the models of ``spec`` that state ``smallest_effect_1sd``, from a
+    table's tidy result CSV (estimate, within_sd, CRV3 interval or CRV1 standard error, clusters).
+
+    Standard error: CRV3 (recovered from its t(G-1) interval) for linear models, the model's CRV1
+    (normal reference) for the others. All effects are per within-country SD of the treatment.
+    """
+    rows = []
+    for m in spec.models:
+        if m.smallest_effect_1sd is None:
+            continue
+        term = m.treatments[0]
+        r = tidy[(tidy["model"] == m.id) & (tidy["term"] == term)]
+        if len(r) != 1:
+            raise SpecificationError(f"{spec.source_file}: no single result row for {m.id}/{term}; rerun the table")
+        r = r.iloc[0]
+        G = int(r["n_clusters"])
+        if m.estimator == "ols" and pd.notna(r.get("ci_crv3_low", math.nan)):
+            df = G - 1
+            q = stats.t(df=df).ppf(1 - alpha / 2)
+            se, method = (float(r["ci_crv3_high"]) - float(r["ci_crv3_low"])) / (2 * q), "CRV3, t(G-1)"
+        else:
+            df, se, method = None, float(r["std_error"]), "CRV1, normal"
+        sd = float(r["within_sd"])
+        eff, se_sd = float(r["estimate"]) * sd, se * sd
+        t = tost(eff, se_sd, m.smallest_effect_1sd, df=df, alpha=alpha)
+        rows.append({
+            "table": spec.id, "model": m.id, "label": m.label, "term": term, "se_method": method,
+            "effect_1sd": eff, "se_1sd": se_sd, "mde80_1sd": minimum_detectable_effect(se_sd, df=df, alpha=alpha),
+            "smallest_effect_1sd": m.smallest_effect_1sd,
+            "power_at_sesoi": power_at(m.smallest_effect_1sd, se_sd, df=df, alpha=alpha),
+            "tost_p": t.p_value, "equivalent": bool(t.equivalent),
+            "ci90_low_1sd": t.ci_low, "ci90_high_1sd": t.ci_high,
+        })
+    return pd.DataFrame(rows)
