@@ -26,9 +26,13 @@ def calibration_table(cal: pd.DataFrame) -> pd.DataFrame:
     """Display table: design, method, size (s.e.), coverage, power, replications, flag."""
     rows = []
     for r in cal.itertuples(index=False):
+        nonlinear = str(r.design).startswith(("ppml", "clogit", "firth"))
+        method = METHOD_LABELS.get(r.method, r.method)
+        if nonlinear:
+            method = {"crv1": "CRV1 (the model's Wald test)", "wild_rademacher": "Wild score bootstrap (Rademacher)",
+                      "wild_webb": "Wild score bootstrap (Webb)"}.get(r.method, method)
         rows.append({
-            "Design": r.label, "Method": METHOD_LABELS.get(r.method, r.method + (" (score bootstrap)" if
-                                                                                 r.method.startswith("wild") else "")),
+            "Design": r.label, "Method": method,
             "Size": f"{100 * r.size:.1f}% ({100 * r.size_se:.1f})" if not math.isnan(r.size) else "",
             "Coverage": f"{100 * r.coverage:.1f}%" if not math.isnan(r.coverage) else "",
             "Power": f"{100 * r.power:.1f}%" if not math.isnan(r.power) else "",

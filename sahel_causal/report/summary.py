@@ -100,7 +100,7 @@ def make_summary(results_dir: Path = RESULTS_DIR) -> str:
          "[3%, 7%] for the design (results/tables/calibration.md: Monte Carlo on the real panel) rejects at 0.05; "
          "methods outside that band are shown in the tables but not used." if cal is not None else
          "Rule: an association is called *detectable* only if the wild cluster bootstrap (Webb) p-value and, where "
-         "computed, the randomization-inference p-value are both below 0.05.") + Effects are for one within-country "
+         "computed, the randomization-inference p-value are both below 0.05.") + " Effects are for one within-country "
         "standard deviation (SD) of the treatment. Sample: African state-years 2000-2021 with country and year "
         "fixed effects (see the tables for N and the coups each model uses).",
         "",
@@ -124,6 +124,7 @@ def make_summary(results_dir: Path = RESULTS_DIR) -> str:
         f"(share of train-and-equip and counterterrorism programs) shows {verdict(ct)} ({_ps(ct)}), and "
         f"'securitization' (military aid relative to all U.S. aid, FY2002-2015 only) shows {verdict(sec)} "
         f"({_ps(sec)}).",
+        *_rule_out_lines(results_dir),
         f"- **Violence (Table 3).** PPML: one SD more training goes with a {100 * (math.exp(ucdp['effect_1sd']) - 1):+.0f}% "
         f"change in UCDP organized-violence deaths ({verdict(ucdp)}; {_ps(ucdp)}), "
         f"{100 * (math.exp(acled['effect_1sd']) - 1):+.0f}% in ACLED fatalities ({_ps(acled)}) and "
@@ -144,6 +145,25 @@ def make_summary(results_dir: Path = RESULTS_DIR) -> str:
         END,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _rule_out_lines(results_dir: Path) -> list[str]:
+    """One bullet on which effect sizes the data rule out (results/tables/equivalence.csv), if present."""
+    path = results_dir / "tables" / "equivalence.csv"
+    if not path.exists():
+        return []
+    eq = pd.read_csv(path)
+    parts = []
+    for r in eq.itertuples(index=False):
+        ppml = "PPML" in str(r.label) or str(r.model).startswith("ppml")
+        unit = (lambda v: f"{v:.2f} log points") if ppml else (lambda v: f"{100 * v:.1f} percentage points")
+        verdict = (f"effects of {unit(r.smallest_effect_1sd)} or more per SD are ruled out (TOST p = {_p(r.tost_p)}; "
+                   f"90% interval {unit(r.ci90_low_1sd)} to {unit(r.ci90_high_1sd)})" if r.equivalent else
+                   f"effects of {unit(r.smallest_effect_1sd)} per SD are NOT ruled out (TOST p = {_p(r.tost_p)}; 90% "
+                   f"interval {unit(r.ci90_low_1sd)} to {unit(r.ci90_high_1sd)})")
+        parts.append(f"{r.label}: minimum detectable effect (80% power) {unit(r.mde80_1sd)} per SD; {verdict}")
+    return ["- **What \"no detectable association\" rules out** (smallest effects of interest stated in the "
+            "specifications; results/tables/equivalence.md). " + "; ".join(parts) + "."]
 
 
 def update_readme(readme: Path, summary: str) -> bool:

@@ -30,6 +30,14 @@ def make(panel: pd.DataFrame, results_dir: Path, progress=lambda m: None, *, sca
     return out
 
 
+def render(results_dir: Path) -> list[Path]:
+    """Re-write calibration.md/.tex from the committed calibration.csv (no Monte Carlo)."""
+    tables = Path(results_dir) / "tables"
+    cal = pd.read_csv(tables / "calibration.csv")
+    return [_write_text(tables / "calibration.md", to_markdown(cal)),
+            _write_text(tables / "calibration.tex", to_latex(cal))]
+
+
 def main() -> int:  # pragma: no cover - command-line edge
     from sahel_causal.pipeline import load_panel
 
