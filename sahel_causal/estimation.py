@@ -162,7 +162,18 @@ def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_infe
                                      spec_id=model.id, metadata=meta)
         res = fit(sample)
         if "CRV3" in spec.inference.vcov:
-            res = _attach_crv3_refit(res, sample, model, cluster, fit, spec.inference.alpha)
+            # leave-one-cluster-out refits by Newton with analytic derivatives (inference.clogit_fast; same
+            # sample rules and design, checked against the statsmodels fit), warm-started at the full fit
+            from types import SimpleNamespace
+
+            from sahel_causal.inference.clogit_fast import clogit_coefficients
+            start = dict(zip(res.aux["params_full"].index, res.aux["params_full"].to_numpy())) \
+                if isinstance(res.aux.get("params_full"), pd.Series) else None
+
+            def fast_fit(d: pd.DataFrame) -> Any:
+                return SimpleNamespace(coef=clogit_coefficients(d, model.outcome, regs, group="iso3", time=time,
+                                                                start=start))
+            res = _attach_crv3_refit(res, sample, model, cluster, fast_fit, spec.inference.alpha)
         margins = effect_at_baseline(res)
     elif est == "firth":
         res = firth_logit(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV1",
