@@ -19,7 +19,7 @@ from sahel_causal.specs.transform import derive_all, select_sample
 FIVE = ["BFA", "MLI", "NER", "SEN", "GHA"]
 
 
-def _spec(models, countries=None, years=(2000, 2020), perms=999, draws=999):
+def _spec(models, countries=None, years=(2000, 2020), perms=199, draws=199):
     doc = {
         "table": {"id": "t", "title": "T"},
         "sample": {"years": list(years), **({"countries": countries} if countries else {})},

@@ -58,7 +58,7 @@ def test_table_family_on_the_panel_uses_shared_draws():
                       {"name": "log_gdp_pc_l1", "from": "gdp_pc", "log1p": True, "lag": 1}],
            "model": [{"id": "a", "outcome": "coup_any", "treatments": ["train_pc_l1"]},
                      {"id": "b", "outcome": "coup_any", "treatments": ["log_train_l1"]}],
-           "inference": {"wild_bootstrap": {"draws": 1999, "weights": ["webb"], "seed": 3}, "randomization": {}}}
+           "inference": {"wild_bootstrap": {"draws": 1999, "weights": ["webb"], "seed": 3}, "randomization": False}}
     spec = parse_spec(doc, "t.toml")
     panel = load_panel()
     fam = table_family_pvalues(spec, panel)
