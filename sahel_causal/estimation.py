@@ -425,12 +425,23 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
     S[cl, np.arange(len(yv))] = 1.0
     yq = y_t - q @ (q.T @ y_t)
 
+    qT = np.ascontiguousarray(q.T)
+
     def batch_fn(block: np.ndarray) -> np.ndarray:
         """stat_fn for m permutations at once: (m, G, T) paths -> (m,) CRV1 t, by matrix products."""
-        d = block[:, ui, ti].T  # (n, m)
+        d = np.ascontiguousarray(block[:, ui, ti].T)  # (n, m)
         cols = [d, *[d * mod[:, None] for mod in moderators]]
-        Xt = [c - q @ (q.T @ c) for c in cols]
+        Xt = [c - q @ (qT @ c) for c in cols]
         k = len(Xt)
+        if k == 1:  # one permuted column: closed form, no small linear systems
+            x = Xt[0]
+            sxx = np.einsum("nm,nm->m", x, x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                beta1 = (yq @ x) / sxx
+                sc1 = S @ (x * (yq[:, None] - x * beta1[None, :]))  # (G, m) cluster scores
+                var1 = ssc * np.einsum("gm,gm->m", sc1, sc1) / (sxx * sxx)
+                t1 = beta1 / np.sqrt(var1)
+            return np.where((sxx > 0) & (var1 > 0), t1, math.nan)
         A = np.empty((d.shape[1], k, k))
         b = np.empty((d.shape[1], k))
         for i in range(k):
