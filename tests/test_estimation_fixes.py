@@ -81,7 +81,8 @@ def test_ri_observed_statistic_is_the_reported_crv1_t_in_the_africa_lpm(panel):
 
 def test_every_inference_record_stores_its_observed_statistic(panel):
     spec = _spec([{"id": "m", "outcome": "coup_any", "treatments": ["train_pc_l1"]},
-                  {"id": "c", "outcome": "coup_any", "treatments": ["train_pc_l1"], "estimator": "conditional_logit"}],
+                  {"id": "c", "outcome": "coup_any", "treatments": ["train_pc_l1"], "estimator": "conditional_logit"},
+                  {"id": "f", "outcome": "coup_any", "treatments": ["train_pc_l1"], "estimator": "firth"}],
                  perms=99, draws=99)
     tr = estimate(spec, panel)
     for mo in tr.models:

@@ -50,3 +50,23 @@ def test_smallest_effect_in_the_spec_is_validated():
         doc["model"][0]["smallest_effect_1sd"] = bad
         with pytest.raises(SpecificationError, match="smallest_effect_1sd"):
             parse_spec(doc, "t.toml")
+
+
+def test_equivalence_from_tidy_uses_the_interaction_and_crv3():
+    import pandas as pd
+
+    from sahel_causal.inference.power import equivalence_from_tidy
+
+    doc = {"table": {"id": "t", "title": "T"},
+           "derive": [{"name": "xg", "interact": ["x", "g"]}],
+           "model": [{"id": "m", "outcome": "y", "treatments": ["x", "xg"], "smallest_effect_1sd": 0.02}]}
+    spec = parse_spec(doc, "t.toml")
+    q = stats.t(df=9).ppf(0.975)
+    tidy = pd.DataFrame({"model": ["m", "m"], "term": ["x", "xg"], "estimate": [1.0, 0.01],
+                         "std_error": [0.1, 0.004], "ci_crv3_low": [0.8, 0.01 - q * 0.005],
+                         "ci_crv3_high": [1.2, 0.01 + q * 0.005], "n_clusters": [10, 10], "within_sd": [1.0, 2.0]})
+    row = equivalence_from_tidy(tidy, spec).iloc[0]
+    assert row["term"] == "xg" and row["se_method"].startswith("CRV3")
+    assert row["se_1sd"] == pytest.approx(0.01, rel=1e-9)  # CRV3 s.e. 0.005 times the SD 2
+    assert row["effect_1sd"] == pytest.approx(0.02)
+    assert row["mde80_1sd"] == pytest.approx(0.01 * (q + stats.t(df=9).ppf(0.8)), rel=1e-9)

@@ -119,10 +119,14 @@ def equivalence_from_tidy(tidy: pd.DataFrame, spec, alpha: float = 0.05) -> pd.D
     (normal reference) for the others. All effects are per within-country SD of the treatment.
     """
     rows = []
+    derived = {d.name: d for d in spec.derive}
     for m in spec.models:
         if m.smallest_effect_1sd is None:
             continue
-        term = m.treatments[0]
+        # the headline term: the interaction with the first treatment if the column has one, else the first
+        inter = [t for t in m.treatments[1:] if t in derived and derived[t].op == "interact"
+                 and m.treatments[0] in derived[t].args]
+        term = inter[0] if inter else m.treatments[0]
         r = tidy[(tidy["model"] == m.id) & (tidy["term"] == term)]
         if len(r) != 1:
             raise SpecificationError(f"{spec.source_file}: no single result row for {m.id}/{term}; rerun the table")

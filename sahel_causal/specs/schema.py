@@ -103,7 +103,7 @@ class ModelSpec:
     fixed_effects: tuple[str, ...] = ("iso3", "year")
     sample: SampleSpec = field(default_factory=SampleSpec)
     note: str = ""
-    smallest_effect_1sd: float | None = None  # headline estimates: effect of interest per within-SD (MDE/TOST)
+    smallest_effect_1sd: float | None = None  # headline estimates: effect of interest per within-SD of the tested term
 
 
 @dataclass(frozen=True)
