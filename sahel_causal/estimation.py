@@ -39,7 +39,7 @@ from sahel_causal import estimators
 from sahel_causal.results import FEW_CLUSTERS, EstimationResult, ModelOutcome, TableResult, data_checksum
 from sahel_causal.specs import TableSpec, load_spec
 from sahel_causal.specs.schema import ModelSpec
-from sahel_causal.specs.transform import derive_all, select_sample
+from sahel_causal.specs.transform import country_mask, derive_all, select_sample
 
 Progress = Callable[[str], None]
 
@@ -75,9 +75,10 @@ def _within_sd(data: pd.DataFrame, col: str, unit: str = "iso3") -> float:
 
 def _events_lost(df: pd.DataFrame, kept: pd.DataFrame, model: ModelSpec, *, unit: str = "iso3",
                  time: str = "year") -> tuple[str, ...]:
-    """Country-years with a positive outcome inside the year range that the model does not use."""
+    """Unit-periods with a positive outcome inside the model's country sample and period range that
+    the model does not use (missing regressors, sample exclusions, estimator drops)."""
     s = model.sample
-    window = df[df[time].between(*s.years) & (df[model.outcome] > 0)]
+    window = df[country_mask(df, s, unit) & df[time].between(*s.years) & (df[model.outcome] > 0)]
     lost = window.index.difference(kept.index)
     return tuple(f"{df.at[i, unit]} {int(df.at[i, time])}" for i in lost)
 
@@ -108,6 +109,8 @@ def _estimate_model(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, do_infe
         fixed_effects=tuple(model.fixed_effects), cluster=cluster, alpha=model.inference.alpha,
         metadata={"table": spec.id, "model": model.id, "spec_file": spec.source_file})
     res = entry.call("fit", ctx)
+    if model.design == "regression":
+        _require_treatments(res, model)
     for method in model.methods:
         if method == "CRV1" or (not do_inference and method in ("wild_bootstrap", "randomization")):
             continue
@@ -208,9 +211,28 @@ def attach_crv3_linear(res: EstimationResult, ctx: estimators.FitContext) -> Est
     return _attach_crv3(res, ctx.data, ctx.model, list(ctx.regressors), ctx.fixed_effects, ctx.cluster, ctx.alpha)
 
 
+def _refit_clogit_fast(ctx: estimators.FitContext, res: EstimationResult) -> Callable[[pd.DataFrame], Any]:
+    """Leave-one-cluster-out refits of the conditional logit by Newton with analytic derivatives
+    (:mod:`sahel_causal.inference.clogit_fast`; same sample rules and design, checked against the
+    statsmodels fit), warm-started at the full fit."""
+    from types import SimpleNamespace
+
+    from sahel_causal.inference.clogit_fast import clogit_coefficients
+
+    m = ctx.model
+    unit, time = ctx.table.data.unit, ctx.table.data.time
+    t = time if time in ctx.fixed_effects else None
+    full = res.aux.get("params_full") if isinstance(res.aux, dict) else None
+    start = dict(zip(full.index, full.to_numpy())) if isinstance(full, pd.Series) else None
+    return lambda d: SimpleNamespace(coef=clogit_coefficients(d, m.outcome, list(ctx.regressors), group=unit, time=t,
+                                                              start=start))
+
+
 def attach_crv3_refit_any(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
     """CRV3 of a nonlinear model: leave-one-cluster-out refits."""
-    return _attach_crv3_refit(res, ctx.data, ctx.model, ctx.cluster, _REFITS[ctx.model.estimator](ctx), ctx.alpha)
+    refit = _refit_clogit_fast(ctx, res) if ctx.model.estimator == "conditional_logit" \
+        else _REFITS[ctx.model.estimator](ctx)
+    return _attach_crv3_refit(res, ctx.data, ctx.model, ctx.cluster, refit, ctx.alpha)
 
 
 def attach_wild_linear(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
@@ -236,32 +258,64 @@ def attach_score_logit(res: EstimationResult, ctx: estimators.FitContext) -> Est
                                    dummies=ctx.fixed_effects, duration="_duration")
 
 
+def _require_treatments(res: EstimationResult, model: ModelSpec) -> None:
+    """A treatment the estimator dropped (collinear with the fixed effects or other regressors) is an error."""
+    lost = [t for t in model.treatments if t not in res.coef.index]
+    if lost:
+        raise SpecificationError(
+            f"[model {model.id}] treatment(s) {lost} are collinear with the fixed effects "
+            f"{list(model.fixed_effects)} or with the other regressors, so their effect is not identified: "
+            "remove the fixed effect the treatment is constant within, or use a time-varying treatment")
+
+
 def _used_index(res: EstimationResult, sample: pd.DataFrame, unit: str = "iso3") -> pd.Index:
     """Rows of ``sample`` the estimator kept (after its own drops of singletons, all-zero groups...)."""
-    dropped_ids = set()
+    rows: set[str] = set()
+    groups: dict[str, set[str]] = {}
     for d in res.dropped:
         if d.level == "row":
-            dropped_ids.update(d.ids)
+            rows.update(d.ids)
         elif d.level == "group":
-            dropped_ids.update(f"group:{i}" for i in d.ids)
-    groups = {i.split(":", 1)[1] for i in dropped_ids if i.startswith("group:")}
-    keep = ~sample.index.astype(str).isin([i for i in dropped_ids if not i.startswith("group:")])
-    if groups:
-        keep &= ~sample[unit].astype(str).isin(groups)
+            for i in d.ids:  # "column=level", e.g. "iso3=AGO" or "year=2005"
+                col, sep, level = i.partition("=")
+                if not sep or col not in sample.columns:
+                    raise SpecificationError(f"drop record id {i!r} does not name a sample column as 'column=level'")
+                groups.setdefault(col, set()).add(level)
+    keep = ~sample.index.astype(str).isin(list(rows))
+    for col, levels in groups.items():
+        keep &= ~sample[col].astype(str).isin(levels)
     return sample.index[keep]
 
 
 def _attach_crv3(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, regs: list[str], fe: tuple,
                  cluster: str, alpha: float) -> EstimationResult:
-    r3 = fe_ols(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV3")
-    se3 = r3.std_errors
+    """CRV3 (cluster jackknife, CV3 of MacKinnon, Nielsen & Webb 2023) of the linear model.
+
+    With fixed effects nested in the clusters (country FE, country clusters) and year effects as
+    explicit dummies, leaving a cluster out removes its own fixed effect and nothing else, so the
+    leave-one-cluster-out coefficients follow in closed form from the partialled design
+    (``inference.cluster.crv3``: ``b_(g) = b - (X'X - X_g'X_g)^{-1} X_g'u_g``), with no refits.
+    Otherwise fe_ols's (pyfixest) CRV3 is used.
+    """
+    from sahel_causal.inference.cluster import crv3 as crv3_closed_form
+
+    _require_treatments(res, model)
+    other_fe = tuple(f for f in fe if f != "year")
+    if all(f == cluster for f in other_fe):
+        data, dummies = (_year_dummies(sample) if "year" in fe else (sample, []))
+        design = partialled_design(data, model.outcome, [*regs, *dummies], fe=other_fe or None, cluster=cluster)
+        V3 = crv3_closed_form(design.X_tilde, design.y_tilde, design.cluster_codes)
+        se3 = pd.Series(np.sqrt(np.diag(V3))[:len(regs)], index=regs)
+    else:
+        se3 = fe_ols(sample, model.outcome, regs, fe=fe, cluster=cluster, vcov="CRV3").std_errors
     G = res.n_clusters or 2
     ref = stats.t(df=G - 1)
     q = ref.ppf(1 - alpha / 2)
     for term in model.treatments:
         b, s = float(res.coef[term]), float(se3[term])
         p = float(2 * ref.sf(abs(b / s))) if s > 0 else math.nan
-        res = res.with_inference("crv3", term, p, b - q * s, b + q * s, {"se": s, "reference": f"t({G - 1})"})
+        res = res.with_inference("crv3", term, p, b - q * s, b + q * s,
+                                 {"se": s, "reference": f"t({G - 1})", "observed_statistic": b / s if s > 0 else math.nan})
     return res
 
 
@@ -273,6 +327,7 @@ def _attach_crv3_refit(res: EstimationResult, sample: pd.DataFrame, model: Model
     A refit that fails (e.g. the outcome stops varying without the cluster) makes CRV3 undefined
     for the model, recorded as NaN with the reason in the detail.
     """
+    _require_treatments(res, model)
     groups = sorted(sample[cluster].unique())
     G = len(groups)
     terms = list(model.treatments)
@@ -294,7 +349,8 @@ def _attach_crv3_refit(res: EstimationResult, sample: pd.DataFrame, model: Model
         q = stats.norm.ppf(1 - alpha / 2)
         p = float(2 * stats.norm.sf(abs(b[j] / se))) if se > 0 else math.nan
         res = res.with_inference("crv3", term, p, b[j] - q * se, b[j] + q * se,
-                                 {"se": se, "reference": "normal", "method": "leave-one-cluster-out refits"})
+                                 {"se": se, "reference": "normal", "method": "leave-one-cluster-out refits",
+                                  "observed_statistic": b[j] / se if se > 0 else math.nan})
     return res
 
 
@@ -326,7 +382,7 @@ def _attach_score_bootstrap(res: EstimationResult, sample: pd.DataFrame, model: 
                                           duration=duration, B=wb.draws, weights=w, seed=wb.seed,
                                           studentization=SCORE_STUDENTIZATION, ci=True, alpha=model.inference.alpha)
             res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
-                                     r.detail())
+                                     {**r.detail(), "observed_statistic": float(r.stat)})
     return res
 
 
@@ -355,7 +411,9 @@ def _attach_wild(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, 
                                        ci=True, k_absorbed=len(other_fe) and 1, fe_nested=bool(other_fe))
             res = res.with_inference(f"wild_{w}", term, float(r.p_value), float(r.ci_low), float(r.ci_high),
                                      {"draws": int(r.n_draws), "enumerated": bool(r.enumerated), "seed": int(wb.seed),
-                                      "weights": w, "impose_null": True})
+                                      "weights": w, "impose_null": True, "observed_statistic": float(r.t_stat),
+                                      "ci_set": [[float(lo), float(hi)] for lo, hi in r.ci_set],
+                                      "ci_is_hull": bool(r.ci_is_hull)})
     return res
 
 
@@ -385,12 +443,13 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
         other = [a for a in derived[t].args if a != base][0]
         moderators.append(used[other].to_numpy(float) * derived[t].scale)
     control_cols = [*fixed, *model.controls]
-    Z = [np.ones(len(used))] if not fe else []
+    # intercept, controls, then every fixed effect's dummies without its first level: full column rank
+    # (the nuisance space of the FE-OLS fit whatever the number of controls)
+    Z = [np.ones(len(used))]
     Z += [used[c].to_numpy(float) for c in control_cols]
     for f in fe:
         codes = pd.factorize(used[f], sort=True)[0]
-        dummies = np.eye(codes.max() + 1)[codes]
-        Z.append(dummies if not Z else dummies[:, 1:])
+        Z.append(np.eye(codes.max() + 1)[codes][:, 1:])
     Zm = np.column_stack(Z)
     q, r = np.linalg.qr(Zm)
     dd = np.abs(np.diag(r))
@@ -399,6 +458,9 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
     y_t = yv - q @ (q.T @ yv)
     cl = pd.factorize(used[cluster], sort=True)[0]
     G = cl.max() + 1
+    # fe_ols's CRV1 small-sample factor: a constant (p-values unchanged), so the stored observed
+    # statistic is the reported CRV1 t of the first treatment
+    ssc = float(res.metadata.get("small_sample_factor", 1.0))
 
     def stat_fn(p: np.ndarray) -> float:
         d = p[ui, ti]
@@ -413,11 +475,51 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
         e = y_t - Xt @ beta
         s = np.zeros((G, Xt.shape[1]))
         np.add.at(s, cl, Xt * e[:, None])
-        V = inv @ (s.T @ s) @ inv
+        V = ssc * (inv @ (s.T @ s) @ inv)
         return float(beta[0] / math.sqrt(V[0, 0])) if V[0, 0] > 0 else math.nan
 
-    out = randomization_inference(stat_fn, paths, n_perm=ri.permutations, seed=ri.seed, unbalanced="within_support")
+    S = np.zeros((G, len(yv)))
+    S[cl, np.arange(len(yv))] = 1.0
+    yq = y_t - q @ (q.T @ y_t)
+
+    qT = np.ascontiguousarray(q.T)
+
+    def batch_fn(block: np.ndarray) -> np.ndarray:
+        """stat_fn for m permutations at once: (m, G, T) paths -> (m,) CRV1 t, by matrix products."""
+        d = np.ascontiguousarray(block[:, ui, ti].T)  # (n, m)
+        cols = [d, *[d * mod[:, None] for mod in moderators]]
+        Xt = [c - q @ (qT @ c) for c in cols]
+        k = len(Xt)
+        if k == 1:  # one permuted column: closed form, no small linear systems
+            x = Xt[0]
+            sxx = np.einsum("nm,nm->m", x, x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                beta1 = (yq @ x) / sxx
+                sc1 = S @ (x * (yq[:, None] - x * beta1[None, :]))  # (G, m) cluster scores
+                var1 = ssc * np.einsum("gm,gm->m", sc1, sc1) / (sxx * sxx)
+                t1 = beta1 / np.sqrt(var1)
+            return np.where((sxx > 0) & (var1 > 0), t1, math.nan)
+        A = np.empty((d.shape[1], k, k))
+        b = np.empty((d.shape[1], k))
+        for i in range(k):
+            b[:, i] = Xt[i].T @ yq
+            for j in range(i, k):
+                A[:, i, j] = A[:, j, i] = np.einsum("nm,nm->m", Xt[i], Xt[j])
+        out = np.full(d.shape[1], math.nan)
+        ok = np.linalg.matrix_rank(A) == k
+        inv = np.linalg.inv(A[ok])
+        beta = np.einsum("mij,mj->mi", inv, b[ok])
+        e = yq[:, None] - sum(Xt[i][:, ok] * beta[:, i][None, :] for i in range(k))
+        sc = np.stack([S @ (Xt[i][:, ok] * e) for i in range(k)], axis=2)  # (G, m, k)
+        h = np.einsum("mj,gmj->gm", inv[:, 0, :], sc)
+        var = ssc * np.einsum("gm,gm->m", h, h)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[ok] = np.where(var > 0, beta[:, 0] / np.sqrt(var), math.nan)
+        return out
+
+    out = randomization_inference(stat_fn, paths, n_perm=ri.permutations, seed=ri.seed, unbalanced="within_support",
+                                  batch_stat_fn=batch_fn)
     return res.with_inference("ri", base, float(out.p_value), math.nan, math.nan,
                               {"permutations": int(out.n_perm), "exact": bool(out.exact), "seed": int(ri.seed),
-                               "statistic": "CRV1 t of the first treatment",
+                               "statistic": "CRV1 t of the first treatment", "observed_statistic": float(out.stat),
                                "permuted_with": list(followers), "undefined": int(out.n_undefined)})

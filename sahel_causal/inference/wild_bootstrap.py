@@ -33,11 +33,16 @@ draws x observations.
 Every quantity is affine in ``beta0`` (``u_tilde(beta0)`` is affine in ``beta0``), so for each
 draw the set-up stores the numerator's two coefficients and the three coefficients of the
 quadratic ``sum_g Z_g^2``; the p-value at any ``beta0`` then costs O(B) with the *same* draws.
-The confidence interval is found by test inversion: the set of ``beta0`` with
-``p(beta0) >= alpha``, bounds located by a bracketing search, a 64-point grid and bisection on
-the (step) p-value function, as boottest does. If the acceptance region is not an interval the
-hull of the grid-detected region is returned; if ``p`` never falls below ``alpha`` on one side
-within 2^40 standard errors that bound is infinite (possible with very few clusters).
+The confidence set is found by test inversion: the set of ``beta0`` with ``p(beta0) >= alpha``.
+With ``beta = b_hat + se z`` the original statistic is ``t = -z`` and draw ``b`` changes sides
+(``|t*_b| = |t|``, or ``t*_b = t`` for the equal-tailed p-value) only at real roots of the quartic
+``(A_b - B_b z)^2 - ssc z^2 (Q0_b + Q1_b z + Q2_b z^2)``, so ``p`` is a step function whose
+steps are those roots. All roots of all draws are found at once (eigenvalues of the (B, 4, 4)
+companion matrices), sorted, and swept in ONE pass that updates the count of extreme draws root
+by root; each boundary of the acceptance set is then polished by bisection on the exact
+p-value. The set may be a union of disjoint intervals (few clusters): ``ci_set`` returns every
+interval and ``(ci_low, ci_high)`` its hull; an interval that never closes on one side has an
+infinite bound (possible with very few clusters).
 
 p-values and ties
 -----------------
@@ -131,7 +136,9 @@ class WildBootstrapResult:
     p-value; ``[ci_low, ci_high]`` the ``1 - alpha`` confidence interval by test inversion;
     ``n_draws`` the number of bootstrap draws actually used (``2**G`` when ``enumerated``);
     ``seed`` the integer seed passed (``None`` when a Generator was passed; under enumeration
-    it is recorded but unused); ``coef`` and ``se`` the estimate and its CRV1 standard error.
+    it is recorded but unused); ``coef`` and ``se`` the estimate and its CRV1 standard error;
+    ``ci_set`` the confidence set as sorted disjoint intervals (``ci_low``/``ci_high`` are its
+    hull, see :attr:`ci_is_hull`).
     """
 
     t_stat: float
@@ -149,6 +156,12 @@ class WildBootstrapResult:
     alpha: float = 0.05
     p_value_type: str = "symmetric"
     n_clusters: int = 0
+    ci_set: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def ci_is_hull(self) -> bool:
+        """True when the confidence set is not one interval, so ``(ci_low, ci_high)`` is its hull."""
+        return len(self.ci_set) > 1
 
 
 # --------------------------------------------------------------------------- weights
@@ -484,6 +497,156 @@ def _ci_bound(
     return 0.5 * (inside + outside)
 
 
+def _draw_states(
+    setup: _WCRSetup, stats: _DrawStats, idx: NDArray[np.intp], z: FloatArray, p_value_type: PValueType
+) -> tuple[FloatArray, FloatArray]:
+    """For draws ``idx`` at points ``z`` (beta = coef + se z): (extreme-or-lower, upper) indicators.
+
+    Symmetric: first = ``|t*| > |t|``, second = 0. Equal-tailed: first = ``t* < t``, second =
+    ``t* > t``. Same arithmetic as :func:`_t_pair` (ties, clipped denominators).
+    """
+    se = math.sqrt(setup.ssc * setup.v_raw)
+    scale = math.sqrt(setup.ssc)
+    d = setup.coef - setup.beta0 + se * z
+    t = -z
+    numer = stats.n0[idx] - d * stats.n2[idx]
+    denom = stats.q00[idx] - 2.0 * d * stats.q02[idx] + d * d * stats.q22[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_boot = numer / (scale * np.sqrt(np.maximum(denom, 0.0)))
+    tie = stats.tie_sign[idx]
+    t_boot = np.where(tie != 0.0, tie * t, t_boot)
+    if p_value_type == "symmetric":
+        return (np.abs(t_boot) > np.abs(t)).astype(float), np.zeros(z.shape)
+    return (t_boot < t).astype(float), (t_boot > t).astype(float)
+
+
+def _quartic_roots(coefs: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
+    """Real roots of the rows of ``coefs`` (B, 5; highest power first): (roots, row of each root)."""
+    norm = np.max(np.abs(coefs), axis=1)
+    norm[norm == 0.0] = 1.0
+    c = coefs / norm[:, None]
+    full = np.abs(c[:, 0]) > 1e-10
+    roots, owners = [], []
+    all_rows = np.flatnonzero(full)
+    for start in range(0, all_rows.size, 8192):  # chunks: memory O(chunk), not O(draws)
+        rows = all_rows[start:start + 8192]
+        comp = np.zeros((rows.size, 4, 4))
+        comp[:, 0, :] = -c[rows, 1:] / c[rows, :1]
+        comp[:, 1, 0] = comp[:, 2, 1] = comp[:, 3, 2] = 1.0
+        ev = np.linalg.eigvals(comp)
+        real = np.abs(ev.imag) <= 1e-7 * np.maximum(1.0, np.abs(ev.real))
+        roots.append(ev.real[real])
+        owners.append(np.broadcast_to(rows[:, None], ev.shape)[real])
+        del comp, ev, real
+    for r in np.flatnonzero(~full):  # degenerate quartic (e.g. q22 = 0): rare, one by one
+        ev = np.roots(np.trim_zeros(c[r], "f")) if np.any(c[r]) else np.empty(0)
+        ev = np.atleast_1d(ev)
+        ev = ev.real[np.abs(ev.imag) <= 1e-7 * np.maximum(1.0, np.abs(ev.real))]
+        roots.append(ev)
+        owners.append(np.full(ev.shape, r, dtype=np.intp))
+    if not roots:
+        return np.empty(0), np.empty(0, dtype=np.intp)
+    return np.concatenate(roots), np.concatenate(owners).astype(np.intp)
+
+
+def _ci_set(
+    setup: _WCRSetup, stats: _DrawStats, alpha: float, p_value_type: PValueType
+) -> tuple[tuple[float, float], ...]:
+    """The confidence set ``{beta : p(beta) >= alpha}`` as sorted disjoint intervals (module docstring)."""
+    se = math.sqrt(setup.ssc * setup.v_raw)
+    n = stats.n0.shape[0]
+    D0 = setup.coef - setup.beta0
+    A = stats.n0 - D0 * stats.n2
+    Bc = se * stats.n2
+    Q0 = stats.q00 - 2.0 * D0 * stats.q02 + D0 * D0 * stats.q22
+    Q1 = 2.0 * se * (D0 * stats.q22 - stats.q02)
+    Q2 = se * se * stats.q22
+    ssc = setup.ssc
+    coefs = np.column_stack([-ssc * Q2, -ssc * Q1, Bc * Bc - ssc * Q0, -2.0 * A * Bc, A * A])
+    del A, Bc, Q0, Q1, Q2
+    roots, owner = _quartic_roots(coefs)
+    del coefs
+    tie_rows = np.flatnonzero(stats.tie_sign != 0.0)
+    if tie_rows.size:  # ties change sides only at t = 0 (equal-tailed p-value)
+        roots = np.concatenate([roots, np.zeros(tie_rows.size)])
+        owner = np.concatenate([owner, tie_rows])
+    order = np.argsort(roots, kind="stable")
+    roots, owner = roots[order], owner[order]
+    everyone = np.arange(n)
+    left = (roots[0] - 1.0) if roots.size else -1.0
+    init_a, init_b = _draw_states(setup, stats, everyone, np.full(n, left), p_value_type)
+
+    def p_of(count_a: FloatArray, count_b: FloatArray) -> FloatArray:
+        if p_value_type == "symmetric":
+            return count_a / n
+        return np.minimum(1.0, 2.0 * np.minimum(count_a, count_b) / n)
+
+    # state of each root's draw just right of the root, and its state before (previous root or left end)
+    # (evaluated halfway to the next *distinct* root, never at a root shared with another draw)
+    distinct = np.unique(roots)
+    pos = np.searchsorted(distinct, roots, side="right")
+    nxt = np.where(pos < distinct.size, distinct[np.minimum(pos, distinct.size - 1)], roots + 1.0)
+    mids = 0.5 * (roots + nxt)
+    del distinct, pos, nxt
+    new_a, new_b = np.empty(roots.size), np.empty(roots.size)
+    for start in range(0, roots.size, 65536):  # chunks keep the temporaries small
+        sl = slice(start, start + 65536)
+        new_a[sl], new_b[sl] = _draw_states(setup, stats, owner[sl], mids[sl], p_value_type)
+    del mids
+    prev_a, prev_b = init_a[owner].copy(), init_b[owner].copy()
+    if roots.size:
+        by_owner = np.lexsort((np.arange(roots.size), owner))
+        same = np.flatnonzero(owner[by_owner][1:] == owner[by_owner][:-1])
+        prev_a[by_owner[same + 1]] = new_a[by_owner[same]]
+        prev_b[by_owner[same + 1]] = new_b[by_owner[same]]
+    count_a = init_a.sum() + np.cumsum(new_a - prev_a)
+    count_b = init_b.sum() + np.cumsum(new_b - prev_b)
+    del new_a, new_b, prev_a, prev_b, owner
+    # intervals: (-inf, r0), [r0, r1), ..., [r_last, inf)
+    lows = np.concatenate([[-math.inf], roots])
+    highs = np.concatenate([roots, [math.inf]])
+    accept = np.concatenate([p_of(init_a.sum()[None], init_b.sum()[None]), p_of(count_a, count_b)]) >= alpha
+    accept &= highs > lows  # zero-width pieces between coincident roots carry no information
+    probe = np.where(np.isfinite(lows) & np.isfinite(highs), 0.5 * (lows + highs),
+                     np.where(np.isfinite(lows), lows + 1.0, highs - 1.0))
+
+    def p_exact(z: float) -> float:
+        return _p_at(setup, stats, setup.coef + se * z, p_value_type)
+
+    def polish(inside: float, outside: float) -> float:
+        tol = 1e-13 * max(abs(inside), 1.0)
+        for _ in range(200):
+            if abs(outside - inside) <= tol:
+                break
+            mid = 0.5 * (inside + outside)
+            if p_exact(mid) >= alpha:
+                inside = mid
+            else:
+                outside = mid
+        return 0.5 * (inside + outside)
+
+    segments: list[tuple[float, float]] = []
+    i, m = 0, accept.shape[0]
+    while i < m:
+        if not accept[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < m and (accept[j + 1] or highs[j + 1] <= lows[j + 1]):
+            j += 1
+        while not accept[j]:
+            j -= 1
+        lo = -math.inf if not np.isfinite(lows[i]) else polish(probe[i], probe[i - 1])
+        hi = math.inf if not np.isfinite(highs[j]) else polish(probe[j], probe[j + 1])
+        segments.append((lo, hi))
+        i = j + 1
+    out = []
+    for lo, hi in segments:  # back to the coefficient scale
+        out.append((setup.coef + se * lo if math.isfinite(lo) else -math.inf,
+                    setup.coef + se * hi if math.isfinite(hi) else math.inf))
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -603,9 +766,11 @@ def wild_cluster_bootstrap(
     stats = _accumulate(setup, n_draws, fill, with_slope=ci, unit_modulus=weights == "rademacher")
     t, t_boot = _t_pair(setup, stats, setup.beta0)
     p_value = _p_value(t, t_boot, p_value_type)
+    ci_set: tuple[tuple[float, float], ...] = ()
     if ci:
-        ci_low = _ci_bound(setup, stats, alpha, p_value_type, -1.0)
-        ci_high = _ci_bound(setup, stats, alpha, p_value_type, 1.0)
+        ci_set = _ci_set(setup, stats, alpha, p_value_type)
+        ci_low = ci_set[0][0] if ci_set else math.nan
+        ci_high = ci_set[-1][1] if ci_set else math.nan
     else:
         ci_low = ci_high = math.nan
     return WildBootstrapResult(
@@ -624,4 +789,5 @@ def wild_cluster_bootstrap(
         alpha=float(alpha),
         p_value_type=p_value_type,
         n_clusters=n_clusters,
+        ci_set=ci_set,
     )

@@ -12,9 +12,12 @@ of :math:`\\beta` as a causal effect needs strict exogeneity of :math:`x` condit
 fixed effects; that is an assumption of the study design, not of this estimator.
 
 Estimation is done by pyfixest's ``feols`` (Fischer et al., port of R fixest, Berge 2018)
-with the fixed effects demeaned to a tolerance of 1e-13; the slopes are then re-solved by SVD
-least squares on pyfixest's within-transformed design (pyfixest solves the normal equations,
-which loses about half the digits on ill-conditioned data such as NIST Longley). The formula is
+with the fixed effects demeaned to a tolerance of 1e-13 *relative to the data's scale* (every
+variable is divided by an exact power of two near its root mean square before the fit and the
+estimates are rescaled after it, so dollars or people converge like shares); the slopes and
+the iid/HC1/CRV1 covariance are then re-computed from a QR factorisation of pyfixest's
+within-transformed design (pyfixest solves the normal equations, which squares the condition
+number: too few digits on NIST Longley and Wampler5; tests check all NIST StRD linear problems). The formula is
 built from internal column names (``y__``, ``x0__``...), never from caller strings.
 
 Sample. Rows with a missing value in any used column are dropped, then (iteratively) rows that
@@ -409,24 +412,56 @@ def _check_rank(X_tilde: np.ndarray, X_raw: np.ndarray, names: list[str]) -> Non
 
 
 # =========================================================================== internals
-def _refined_beta(fit: Any) -> np.ndarray:
-    """Slopes re-solved by SVD least squares on pyfixest's within-transformed, weighted design.
+def _pow2_scale(values: np.ndarray) -> float:
+    """A power of two close to the root mean square of ``values`` (1 for all-zero columns).
 
-    pyfixest solves the normal equations, which squares the condition number (about 7 correct
-    digits on NIST Longley); numpy's ``lstsq`` on the same design keeps NIST accuracy. The two
-    must agree to 1e-6 (relative), otherwise something other than rounding is wrong.
+    Dividing by a power of two is exact in binary floating point, so rescaling the data before
+    the fit and the estimates after it loses nothing, and demeaning tolerances become relative.
     """
-    beta_pf = np.asarray(fit._beta_hat, dtype=float).ravel()
+    rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
+    if not np.isfinite(rms) or rms == 0.0:
+        return 1.0
+    return float(2.0 ** round(np.log2(rms)))
+
+
+def _stable_fit(fit: Any, cfg: "FeOlsConfig", codes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Slopes and (for iid/HC1/CRV1) their covariance from a QR factorisation of pyfixest's
+    within-transformed, weighted design, instead of pyfixest's normal equations.
+
+    The normal equations square the condition number of the design (about 7 correct digits on
+    NIST Longley and too few on Wampler5); with ``X = QR`` (columns equilibrated by exact
+    powers of two) ``b = R^{-1} Q'y`` and ``(X'X)^{-1} = R^{-1} R^{-T}``. The covariance is
+    pyfixest's small-sample factor ``c`` times the sandwich: ``iid``: ``c s^2 (X'X)^{-1}`` with
+    ``s^2 = u'u/(N-1)`` (pyfixest's convention, its factor holds (N-1)/(N-K)); ``hetero``:
+    ``c B (sum_i x_i x_i' u_i^2) B``; ``CRV1``: ``c B (sum_g X_g'u_g u_g'X_g) B``. ``CRV3``
+    returns ``None`` (pyfixest's leave-one-cluster-out estimate is used).
+    """
+    from scipy.linalg import solve_triangular
+
     X = np.asarray(fit._X, dtype=float)
     Y = np.asarray(fit._Y, dtype=float).ravel()
-    if X.ndim != 2 or X.shape[1] != beta_pf.size:
-        return beta_pf
-    beta = np.linalg.lstsq(X, Y, rcond=None)[0]
-    scale = np.maximum(np.abs(beta), 1e-12 * max(1.0, float(np.max(np.abs(beta)))))
-    if np.max(np.abs(beta - beta_pf) / scale) > 1e-6:
-        raise SpecificationError("least-squares and normal-equation solutions disagree; the design is "
-                                 "numerically singular")
-    return beta
+    norms = np.array([_pow2_scale(X[:, j]) for j in range(X.shape[1])])
+    Xe = X / norms
+    q, r = np.linalg.qr(Xe)
+    d = np.abs(np.diag(r))
+    if d.size == 0 or d.min() <= X.shape[0] * np.finfo(float).eps * d.max():
+        raise SpecificationError("the regressors are numerically collinear after partialling out the fixed effects")
+    beta = solve_triangular(r, q.T @ Y) / norms
+    if cfg.vcov == "CRV3":
+        return beta, None
+    rinv = solve_triangular(r, np.eye(r.shape[0]))
+    bread = (rinv @ rinv.T) / np.outer(norms, norms)
+    u = Y - X @ beta
+    ssc = float(np.asarray(fit._ssc).ravel()[0])
+    if cfg.vcov == "iid":
+        vcov = ssc * float(u @ u) / (len(u) - 1) * bread
+    else:
+        scores = X * u[:, None]
+        if cfg.vcov == "CRV1":
+            assert codes is not None
+            scores = np.vstack([np.bincount(codes, weights=scores[:, j]) for j in range(X.shape[1])]).T
+        vcov = ssc * (bread @ (scores.T @ scores) @ bread)
+    return beta, vcov
 
 
 def _fit_fe_ols(sample: Sample, cfg: FeOlsConfig, metadata: Mapping[str, Any] | None) -> EstimationResult:
@@ -436,8 +471,13 @@ def _fit_fe_ols(sample: Sample, cfg: FeOlsConfig, metadata: Mapping[str, Any] | 
     mapping.update({r: f"x{j}__" for j, r in enumerate(cfg.regressors)})
     fe_names = {f: f"fe{j}__" for j, f in enumerate(cfg.fe)}
     work = _safe_frame(sample.frame, fe_names)
+    # every variable divided by a power of two near its RMS (exact): the demeaning tolerance is then
+    # relative to the data's scale, so dollars or people converge like shares (undone below)
+    col_scale = {}
     for old, new in mapping.items():
-        work[new] = sample.frame[old].to_numpy(dtype=float)
+        values = sample.frame[old].to_numpy(dtype=float)
+        col_scale[new] = _pow2_scale(values)
+        work[new] = values / col_scale[new]
     if cfg.cluster is not None:
         work["cl__"] = sample.frame[cfg.cluster].to_numpy()
     if cfg.weights is not None:
@@ -477,8 +517,15 @@ def _fit_fe_ols(sample: Sample, cfg: FeOlsConfig, metadata: Mapping[str, Any] | 
                                   len(collin), tuple(collin)))
     if not names:
         raise SpecificationError("every regressor is collinear with the fixed effects")
-    coef = pd.Series(_refined_beta(fit), index=names)
-    vcov = pd.DataFrame(np.asarray(fit._vcov, dtype=float), index=names, columns=names)
+    codes = pd.factorize(sample.frame[cfg.cluster], sort=True)[0] if cfg.cluster else None
+    beta_s, vcov_s = _stable_fit(fit, cfg, codes)
+    if vcov_s is None:
+        vcov_s = np.asarray(fit._vcov, dtype=float)
+    # undo the power-of-two scaling: b_j = b'_j s_y / s_j, V_jk = V'_jk s_y^2 / (s_j s_k)
+    sx = np.array([col_scale.get(n, 1.0) for n in fit._coefnames])
+    sy = col_scale["y__"]
+    coef = pd.Series(beta_s * sy / sx, index=names)
+    vcov = pd.DataFrame(vcov_s * sy * sy / np.outer(sx, sx), index=names, columns=names)
     n_clusters = int(sample.frame[cfg.cluster].nunique()) if cfg.cluster else None
     factor = float(np.asarray(fit._ssc).ravel()[0])
     if cfg.vcov == "CRV3":

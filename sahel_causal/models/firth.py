@@ -235,7 +235,12 @@ def _fit(sample: Sample, cfg: FirthConfig, metadata: Mapping[str, Any] | None) -
     }
     if notes:
         detail["warnings"] = notes
+    from scipy import stats as _stats
+
     for name, j in zip(shown, idx):
-        result = result.with_inference("profile", name, float(model.lrt_pvalues_[j]), float(ci[j, 0]),
-                                       float(ci[j, 1]), detail)
+        p = float(model.lrt_pvalues_[j])
+        # the penalized LR statistic, recovered exactly from its chi2(1) p-value
+        lr = float(_stats.chi2(1).isf(p)) if np.isfinite(p) else float("nan")
+        result = result.with_inference("profile", name, p, float(ci[j, 0]), float(ci[j, 1]),
+                                       {**detail, "observed_statistic": lr, "statistic": "penalized LR chi2(1)"})
     return result

@@ -38,6 +38,7 @@ from sahel_causal.models.fe_ols import (
     _without_id,
     _DEMEAN_MAXITER,
     _DEMEAN_TOL,
+    _pow2_scale,
     _FE_DOF,
     FeDof,
     Sample,
@@ -187,9 +188,16 @@ def _fit(sample: Sample, cfg: PpmlConfig, metadata: Mapping[str, Any] | None) ->
     frame = sample.frame
     names = {r: f"x{j}__" for j, r in enumerate(cfg.regressors)}
     fe_names = {f: f"fe{j}__" for j, f in enumerate(cfg.fe)}
-    work = pd.DataFrame({"y__": frame[cfg.outcome].to_numpy(dtype=float)})
+    # outcome and regressors divided by powers of two near their RMS (exact; PPML slopes do not
+    # depend on the outcome's scale): the demeaning tolerance becomes relative to the data's scale
+    y_raw = frame[cfg.outcome].to_numpy(dtype=float)
+    y_scale = _pow2_scale(y_raw)
+    work = pd.DataFrame({"y__": y_raw / y_scale})
+    col_scale = {}
     for old, new in names.items():
-        work[new] = frame[old].to_numpy(dtype=float)
+        values = frame[old].to_numpy(dtype=float)
+        col_scale[new] = _pow2_scale(values)
+        work[new] = values / col_scale[new]
     for old, new in fe_names.items():
         work[new] = frame[old].to_numpy()
     if cfg.cluster:
@@ -236,6 +244,10 @@ def _fit(sample: Sample, cfg: PpmlConfig, metadata: Mapping[str, Any] | None) ->
                                   len(collin), tuple(collin)))
     if not terms:
         raise SpecificationError("every regressor is collinear with the fixed effects")
+    sx = np.array([col_scale.get(n, 1.0) for n in fit._coefnames])
+    coef = np.asarray(fit._beta_hat, dtype=float) / sx
+    coef = np.where(np.asarray(fit._coefnames) == "Intercept", coef + np.log(y_scale), coef)
+    vcov = np.asarray(fit._vcov, dtype=float) / np.outer(sx, sx)
     auto = {
         "data_checksum": data_checksum(frame),
         "spec_hash": spec_hash({"estimator": "ppml", **_without_id(asdict(cfg))}),
@@ -249,8 +261,8 @@ def _fit(sample: Sample, cfg: PpmlConfig, metadata: Mapping[str, Any] | None) ->
         spec_id=cfg.spec_id,
         estimator="ppml",
         outcome=cfg.outcome,
-        coef=pd.Series(np.asarray(fit._beta_hat, dtype=float), index=terms),
-        vcov=pd.DataFrame(np.asarray(fit._vcov, dtype=float), index=terms, columns=terms),
+        coef=pd.Series(coef, index=terms),
+        vcov=pd.DataFrame(vcov, index=terms, columns=terms),
         vcov_label=cluster_label(cfg.vcov, cfg.cluster),
         nobs=int(fit._N),
         n_clusters=int(frame[cfg.cluster].nunique()) if cfg.cluster else None,

@@ -30,6 +30,16 @@ def _p(x: float) -> str:
     return "<0.001" if x < 0.001 else f"{x:.2f}"
 
 
+def _verdict_calibrated(r: pd.Series, cal: pd.DataFrame | None) -> str:
+    """Verdict under the calibration rule (sahel_causal.inference.calibration.calibrated_verdict)."""
+    from sahel_causal.inference.calibration import calibrated_verdict, design_of
+
+    if cal is None:
+        return _verdict(r)
+    design = design_of("", str(r["model"]), str(r.get("estimator", "ols")), [str(r["term"])], None)
+    return calibrated_verdict(r, design, cal)[0]
+
+
 def _verdict(r: pd.Series) -> str:
     boot = r.get("p_wild_webb", math.nan)
     ri = r.get("p_ri", math.nan)
@@ -58,15 +68,24 @@ def _ps(r: pd.Series) -> str:
 
 
 SUMMARY_TABLES = ("table2_coups", "table3_violence", "table4_heterogeneity")
+#: read when present: the calibration of the inference methods and the equivalence tests
+OPTIONAL_TABLES = ("calibration", "equivalence")
 
 
 def make_summary(tables: Mapping[str, pd.DataFrame]) -> str:
-    """Markdown summary of Tables 2-4 from their result CSVs (as read with ``pd.read_csv``)."""
+    """Markdown summary of Tables 2-4 from their result CSVs (as read with ``pd.read_csv``); the
+    optional ``calibration`` and ``equivalence`` frames switch on the calibrated verdict rule and the
+    sentence on which effect sizes the data rule out."""
     t2, t3, t4 = (tables[k] for k in SUMMARY_TABLES)
+    cal = tables.get("calibration")
+
+    def verdict(r: pd.Series) -> str:
+        return _verdict_calibrated(r, cal)
     lpm = _row(t2, "lpm", "train_pc_l1")
     tot = _row(t2, "lpm_total", "log_train_l1")
     lead = _row(t2, "lpm_lead", "train_pc_f1")
-    no7008 = _row(t2, "lpm_no7008", "train_pc_l1")
+    no7008 = _row(t2, "lpm_7008_lagged", "train_pc_l1")
+    first = _row(t2, "lpm_first_coup", "train_pc_l1")
     firth = _row(t2, "firth", "train_pc_l1")
     aid = _row(t2, "lpm_aid", "aid_pc_l1")
     ct = _row(t2, "lpm_ct_share", "ct_share_l1")
@@ -79,49 +98,72 @@ def make_summary(tables: Mapping[str, pd.DataFrame]) -> str:
     lines = [
         START,
         "",
-        "Rule: an association is called *detectable* only if the wild cluster bootstrap (Webb) p-value and, where "
-        "computed, the randomization-inference p-value are both below 0.05. Effects are for one within-country "
+        ("Rule: an association is called *detectable* only if every inference method whose size was measured in "
+         "[3%, 7%] for the design (results/tables/calibration.md: Monte Carlo on the real panel) rejects at 0.05; "
+         "methods outside that band are shown in the tables but not used." if cal is not None else
+         "Rule: an association is called *detectable* only if the wild cluster bootstrap (Webb) p-value and, where "
+         "computed, the randomization-inference p-value are both below 0.05.") + " Effects are for one within-country "
         "standard deviation (SD) of the treatment. Sample: African state-years 2000-2021 with country and year "
         "fixed effects (see the tables for N and the coups each model uses).",
         "",
         f"- **Coups (Table 2).** One within-country SD more U.S. military training per capita in the previous year "
         f"goes with a change of {lpm['effect_1sd'] * 100:+.2f} percentage points in the yearly probability of a coup "
-        f"attempt (mean {lpm['outcome_mean'] * 100:.1f}%): {_verdict(lpm)}; {_ps(lpm)}. With log total spending: "
-        f"{tot['effect_1sd'] * 100:+.2f} points, {_verdict(tot)} ({_ps(tot)}). The Firth logit for rare events "
+        f"attempt (mean {lpm['outcome_mean'] * 100:.1f}%): {verdict(lpm)}; {_ps(lpm)}. With log total spending: "
+        f"{tot['effect_1sd'] * 100:+.2f} points, {verdict(tot)} ({_ps(tot)}). The Firth logit for rare events "
         f"gives an average marginal effect of {firth['margin'] * 100:+.2f} points per US$ per capita "
-        f"(coefficient p = {_p(firth['p_value'])}, CRV1). Dropping the Section 7008 suspension years gives "
-        f"{no7008['effect_1sd'] * 100:+.2f} points ({_ps(no7008)}). Training in the *next* year (lead test) has "
+        f"(coefficient p = {_p(firth['p_value'])}, CRV1). Cutting the Section 7008 channel on the treatment side "
+        f"(dropping years whose lagged training falls in a suspension window) gives {no7008['effect_1sd'] * 100:+.2f} "
+        f"points ({_ps(no7008)}); in the first-coup hazard sample {first['effect_1sd'] * 100:+.2f} points "
+        f"({_ps(first)}). Training in the *next* year (lead test) has "
         f"{lead['effect_1sd'] * 100:+.2f} points ({_ps(lead)}).",
         f"- **The claim that U.S. security assistance raised coup risk** is therefore "
         + ("not supported by these data: the estimates are small and statistically indistinguishable from zero "
            "under every inference method (all p > 0.05)." if all(p > 0.05 for p in _all_p(lpm) + _all_p(tot)) else
            "not supported by the few-cluster-robust inference in the main specifications." if
-           _verdict(lpm) == "no detectable association" and _verdict(tot) == "no detectable association" else
+           verdict(lpm) == "no detectable association" and verdict(tot) == "no detectable association" else
            "supported by at least one main specification under few-cluster-robust inference (see Table 2).")
-        + f" Total U.S. aid (the economic comparison) shows {_verdict(aid)} ({_ps(aid)}). The composition of training "
-        f"(share of train-and-equip and counterterrorism programs) shows {_verdict(ct)} ({_ps(ct)}), and "
-        f"'securitization' (military aid relative to all U.S. aid, FY2002-2015 only) shows {_verdict(sec)} "
+        + f" Total U.S. aid (the economic comparison) shows {verdict(aid)} ({_ps(aid)}). The composition of training "
+        f"(share of train-and-equip and counterterrorism programs) shows {verdict(ct)} ({_ps(ct)}), and "
+        f"'securitization' (military aid relative to all U.S. aid, FY2002-2015 only) shows {verdict(sec)} "
         f"({_ps(sec)}).",
+        *_rule_out_lines(tables.get("equivalence")),
         f"- **Violence (Table 3).** PPML: one SD more training goes with a {100 * (math.exp(ucdp['effect_1sd']) - 1):+.0f}% "
-        f"change in UCDP organized-violence deaths ({_verdict(ucdp)}; {_ps(ucdp)}), "
+        f"change in UCDP organized-violence deaths ({verdict(ucdp)}; {_ps(ucdp)}), "
         f"{100 * (math.exp(acled['effect_1sd']) - 1):+.0f}% in ACLED fatalities ({_ps(acled)}) and "
         f"{100 * (math.exp(civ['effect_1sd']) - 1):+.0f}% in ACLED civilian fatalities ({_ps(civ)}). "
         + ("The data neither show that training contained violence nor that it increased it (the wild score "
            "bootstrap is used for PPML)."
-           if all(_verdict(r) == "no detectable association" for r in (ucdp, acled, civ)) else
+           if all(verdict(r) == "no detectable association" for r in (ucdp, acled, civ)) else
            "At least one violence measure moves with training (see Table 3)."),
         f"- **Heterogeneity (Table 4).** The training x Sahel G5 interaction in the coup model has "
         f"{_ps(g5)}"
         + (": the analytic CRV1 p-value and the few-cluster-robust ones disagree (only five G5 countries), and the "
            "robust ones decide: " if (g5["p_value"] < 0.05) != (g5["p_wild_webb"] < 0.05) else ": ")
-        + f"{_verdict(g5)}. Each additional external security actor present goes with "
-        f"{act['estimate']:+.2f} log points of organized-violence deaths ({_verdict(act)}; {_ps(act)})"
+        + f"{verdict(g5)}. Each additional external security actor present goes with "
+        f"{act['estimate']:+.2f} log points of organized-violence deaths ({verdict(act)}; {_ps(act)})"
         + ("; deployments follow violence as much as they may cause it, so this is not a causal estimate of the "
-           "'security traffic jam'." if _verdict(act) != "no detectable association" else "."),
+           "'security traffic jam'." if verdict(act) != "no detectable association" else "."),
         "",
         END,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _rule_out_lines(eq: pd.DataFrame | None) -> list[str]:
+    """One bullet on which effect sizes the data rule out (results/tables/equivalence.csv), if present."""
+    if eq is None:
+        return []
+    parts = []
+    for r in eq.itertuples(index=False):
+        ppml = "PPML" in str(r.label) or str(r.model).startswith("ppml")
+        unit = (lambda v: f"{v:.2f} log points") if ppml else (lambda v: f"{100 * v:.1f} percentage points")
+        verdict = (f"effects of {unit(r.smallest_effect_1sd)} or more per SD are ruled out (TOST p = {_p(r.tost_p)}; "
+                   f"90% interval {unit(r.ci90_low_1sd)} to {unit(r.ci90_high_1sd)})" if r.equivalent else
+                   f"effects of {unit(r.smallest_effect_1sd)} per SD are NOT ruled out (TOST p = {_p(r.tost_p)}; 90% "
+                   f"interval {unit(r.ci90_low_1sd)} to {unit(r.ci90_high_1sd)})")
+        parts.append(f"{r.label}: minimum detectable effect (80% power) {unit(r.mde80_1sd)} per SD; {verdict}")
+    return ["- **What \"no detectable association\" rules out** (smallest effects of interest stated in the "
+            "specifications; results/tables/equivalence.md). " + "; ".join(parts) + "."]
 
 
 def replace_block(text: str, summary: str) -> str:

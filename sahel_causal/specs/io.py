@@ -26,10 +26,11 @@ from sahel_causal.specs.schema import (BASE_OPS, BOOT_WEIGHTS, COUNTRY_SETS, MET
 _TOP = {"table", "data", "sample", "defaults", "variables", "model", "inference"}
 _TABLE = {"id", "title", "description", "notes"}
 _DATA = {"path", "unit", "time"}
-_SAMPLE = {"countries", "years", "exclude_suspension_years", "drop_if_missing"}
+_SAMPLE = {"countries", "years", "exclude_suspension_years", "drop_if_missing", "exclude_lagged_suspension",
+           "until_first_event"}
 _DEFAULTS = {"controls", "fixed_effects", "estimator"}
 _VARIABLE = {"scale", "log1p", "lag", "lead", "note", *BASE_OPS}
-_MODEL_COMMON = {"id", "label", "design", "sample", "note", "inference"}
+_MODEL_COMMON = {"id", "label", "design", "sample", "note", "inference", "smallest_effect_1sd"}
 _INFERENCE = {"vcov", "cluster", "wild_bootstrap", "randomization", "alpha", "skip", "unsupported"}
 _WB = {"draws", "weights", "seed"}
 _RI = {"permutations", "seed"}
@@ -185,6 +186,12 @@ def _sample(src: str, d: Any, base: SampleSpec, where: str, unit: str) -> Sample
                                                    where=f"{where}.exclude_suspension_years")
     if "drop_if_missing" in d:
         kw["drop_if_missing"] = v.name_list(d["drop_if_missing"], source=src, where=f"{where}.drop_if_missing")
+    if "exclude_lagged_suspension" in d:
+        kw["exclude_lagged_suspension"] = v.boolean(d["exclude_lagged_suspension"], source=src,
+                                                    where=f"{where}.exclude_lagged_suspension")
+    if "until_first_event" in d:
+        kw["until_first_event"] = v.string(d["until_first_event"], source=src, where=f"{where}.until_first_event",
+                                           pattern=v.NAME)
     return SampleSpec(**{**base.__dict__, **kw})
 
 
@@ -372,9 +379,15 @@ def _model(src: str, i: int, m: Any, defaults: dict[str, Any], sample: SampleSpe
     for k, val in (("label", label), ("note", note)):
         if not isinstance(val, str):
             raise v.fail(src, f"{where}.{k}", f"must be a string, got {val!r}")
+    sesoi = m.get("smallest_effect_1sd")
+    if sesoi is not None and (isinstance(sesoi, bool) or not isinstance(sesoi, (int, float)) or not sesoi > 0):
+        raise v.fail(src, f"{where}.smallest_effect_1sd", "must be a positive number: the smallest effect of "
+                     "interest of one within-unit SD of the first treatment, in outcome units (PPML: log points), "
+                     f"got {sesoi!r}")
     return ModelSpec(id=mid, label=label, design=design, spec=dspec,
                      sample=_sample(src, m.get("sample", {}), sample, f"{where}.sample", data.unit), note=note,
-                     inference=plan, methods=methods, not_computed=not_computed)
+                     inference=plan, methods=methods, not_computed=not_computed,
+                     smallest_effect_1sd=None if sesoi is None else float(sesoi))
 
 
 def parse_spec(raw: dict[str, Any], source: str = "<spec>", *, overrides: tuple[str, ...] = ()) -> TableSpec:

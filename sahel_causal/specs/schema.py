@@ -62,12 +62,20 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class SampleSpec:
-    """Which unit-periods enter: a country set (or explicit iso3 list), a period range, exclusions."""
+    """Which unit-periods enter: a country set (or explicit iso3 list), a period range, exclusions.
+
+    ``exclude_suspension_years`` drops the *outcome* years of a successful coup and the next year
+    (selects on the outcome; kept only for comparison). ``exclude_lagged_suspension`` drops the
+    rows whose lagged treatment year (t-1) falls in a suspension window, ``until_first_event``
+    (a variable name) keeps each country until its first event: see :mod:`sahel_causal.specs.samples`.
+    """
 
     countries: str | tuple[str, ...] = "africa"
     years: tuple[int, int] = (1990, 2100)
     exclude_suspension_years: bool = False
     drop_if_missing: tuple[str, ...] = ()
+    exclude_lagged_suspension: bool = False
+    until_first_event: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,9 @@ class ModelSpec:
     inference: InferenceSpec = field(default_factory=InferenceSpec)
     methods: tuple[str, ...] = ("CRV1",)
     not_computed: Mapping[str, str] = field(default_factory=dict)
+    #: headline estimates: the smallest effect of interest of one within-unit SD of the first treatment,
+    #: in outcome units (PPML: log points), for the MDE and the equivalence test (inference.power)
+    smallest_effect_1sd: float | None = None
 
     @property
     def outcome(self) -> str:

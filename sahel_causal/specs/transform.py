@@ -15,6 +15,7 @@ import pandas as pd
 
 from sahel_causal.data.countries import SAHEL_G5
 from sahel_causal.errors import SpecificationError
+from sahel_causal.specs.samples import lagged_treatment_in_window, until_first_event
 from sahel_causal.specs.schema import Derive, ModelSpec, SampleSpec, TableSpec
 
 
@@ -138,6 +139,19 @@ class ModelFrame:
     dropped: tuple[tuple[str, int], ...]
 
 
+def country_mask(df: pd.DataFrame, s: SampleSpec, unit: str = "iso3") -> pd.Series:
+    """True for the rows of ``df`` whose country belongs to the sample's country set."""
+    if isinstance(s.countries, str):
+        if s.countries == "sahel_g5":
+            return df["iso3"].isin(SAHEL_G5)
+        if s.countries == "sahel_partners":
+            ever = df.groupby("iso3")["tsctp_entry_year"].transform(lambda x: x.notna().any()) \
+                if "tsctp_entry_year" in df.columns else pd.Series(False, index=df.index)
+            return df["iso3"].isin(SAHEL_G5) | ever.astype(bool)
+        return pd.Series(True, index=df.index)
+    return df[unit].astype(str).isin(s.countries)
+
+
 def select_sample(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, cluster: str) -> ModelFrame:
     """Rows of the derived panel that enter ``model``; error if a variable is unknown or the sample empty."""
     s: SampleSpec = model.sample
@@ -152,17 +166,7 @@ def select_sample(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, cluster: 
     if isinstance(s.countries, str) and s.countries != "africa" and unit != "iso3":
         raise SpecificationError(f"{src}: [model {model.id}.sample.countries] country sets need a panel of "
                                  f"countries (unit iso3), not {unit!r}")
-    if isinstance(s.countries, str):
-        if s.countries == "sahel_g5":
-            cmask = df["iso3"].isin(SAHEL_G5)
-        elif s.countries == "sahel_partners":
-            ever = df.groupby("iso3")["tsctp_entry_year"].transform(lambda x: x.notna().any()) \
-                if "tsctp_entry_year" in df.columns else pd.Series(False, index=df.index)
-            cmask = df["iso3"].isin(SAHEL_G5) | ever.astype(bool)
-        else:
-            cmask = pd.Series(True, index=df.index)
-    else:
-        cmask = df[unit].astype(str).isin(s.countries)
+    cmask = country_mask(df, s, unit)
     dropped.append(("outside the country sample", int((keep & ~cmask).sum())))
     keep &= cmask
     ymask = df[time].between(*s.years)
@@ -175,6 +179,18 @@ def select_sample(df: pd.DataFrame, model: ModelSpec, spec: TableSpec, cluster: 
         sus = df["section7008_window"] == 1
         dropped.append(("Section 7008 window (successful coup year and next year)", int((keep & sus).sum())))
         keep &= ~sus
+    if s.exclude_lagged_suspension:
+        lagged = lagged_treatment_in_window(df)
+        dropped.append(("lagged treatment year in a suspension window (coup year and next, or us_aid_suspended)",
+                        int((keep & lagged).sum())))
+        keep &= ~lagged
+    if s.until_first_event:
+        if s.until_first_event not in df.columns:
+            raise SpecificationError(f"{src}: [model {model.id}] sample.until_first_event: unknown variable "
+                                     f"{s.until_first_event!r}; declare it in [variables]")
+        first = until_first_event(df, s.until_first_event, s.years)
+        dropped.append((f"after the country's first {s.until_first_event} event", int((keep & ~first).sum())))
+        keep &= first
     for v in dict.fromkeys(needed):
         na = df[v].isna()
         n = int((keep & na).sum())

@@ -375,3 +375,47 @@ def test_direct_recomputation_path_agrees(tiny, monkeypatch):
     assert ci_direct.p_value == ci_fast.p_value
     assert ci_direct.ci_low == pytest.approx(ci_fast.ci_low, rel=1e-9)
     assert ci_direct.ci_high == pytest.approx(ci_fast.ci_high, rel=1e-9)
+
+
+# ----------------------------------------------------------------------- (e) disjoint confidence sets
+
+
+def _disjoint_case():
+    """Simulated: 4 clusters of 3 (seed 11): the WCR acceptance region is two disjoint intervals."""
+    rng = np.random.default_rng(11)
+    G, m = int(rng.integers(4, 9)), int(rng.integers(3, 8))  # 4 and 3 (found by a search over seeds)
+    assert (G, m) == (4, 3)
+    g = np.repeat(np.arange(G), m)
+    n = len(g)
+    x = rng.normal(size=n) * np.exp(rng.normal(size=G))[g]
+    y = rng.standard_t(2, size=n) * np.exp(rng.normal(size=G))[g]
+    return np.column_stack([np.ones(n), x]), y, g
+
+
+@pytest.mark.parametrize("p_value_type", ["symmetric", "equal-tailed"])
+def test_confidence_set_is_the_whole_acceptance_region_even_when_disjoint(p_value_type):
+    """All 16 sign vectors; the p-value at every grid point is recomputed by refitting each bootstrap
+    sample from scratch (_slow_wcr). Membership in the returned set must agree everywhere except
+    within a hair of a boundary. Before the fix only the interval holding the estimate was found."""
+    X, y, g = _disjoint_case()
+    res = wild_cluster_bootstrap(X, y, g, 1, B=999, seed=1, p_value_type=p_value_type)
+    assert res.enumerated and res.n_draws == 16
+    W = rademacher_enumeration(4)
+    grid = np.linspace(res.coef - 8 * res.se, res.coef + 12 * res.se, 801)
+    p_ref = np.array([_slow_wcr(X, y, g, 1, b, W, p_value_type)[2] for b in grid])
+    inside = np.array([any(lo <= b <= hi for lo, hi in res.ci_set) for b in grid])
+    edges = np.array([lo for lo, _ in res.ci_set] + [hi for _, hi in res.ci_set])
+    near = np.min(np.abs(grid[:, None] - edges[None, :]), axis=1) < 1e-6 * res.se
+    np.testing.assert_array_equal(inside[~near], (p_ref >= 0.05)[~near])
+    if p_value_type == "symmetric":
+        assert len(res.ci_set) == 2 and res.ci_is_hull
+    assert (res.ci_low, res.ci_high) == (res.ci_set[0][0], res.ci_set[-1][1])
+    gaps = [(a[1], b[0]) for a, b in zip(res.ci_set, res.ci_set[1:])]
+    for lo, hi in gaps:  # the hull contains rejected values
+        assert _slow_wcr(X, y, g, 1, 0.5 * (lo + hi), W, p_value_type)[2] < 0.05
+
+
+def test_confidence_set_is_one_interval_in_a_regular_case(tiny):
+    res = wild_cluster_bootstrap(tiny[0], tiny[1], tiny[2], 1, B=999, seed=3)
+    assert len(res.ci_set) == 1 and not res.ci_is_hull
+    assert res.ci_set[0] == (res.ci_low, res.ci_high)
