@@ -90,7 +90,13 @@ def load_panel(path: Path = PANEL_CSV, verify: bool = True, provenance: Path = P
     if not path.is_file():
         raise RawDataError(f"{path} is missing: run `sahel-causal data build` (needs the raw data).")
     if verify:
-        verify_output(path, provenance, _rel(path))
+        # provenance.json keys are relative to the project that holds data/processed/provenance.json
+        root = Path(provenance).resolve().parents[2]
+        try:
+            key = Path(path).resolve().relative_to(root).as_posix()
+        except ValueError:
+            key = Path(path).name
+        verify_output(path, provenance, key)
     return pd.read_csv(path, dtype={"iso3": str, "country": str})
 
 

@@ -6,6 +6,16 @@ import pytest
 from sahel_causal.paths import find_raw_dir, find_validation_dir
 
 
+@pytest.fixture(autouse=True)
+def _allow_writes_under_tmp_path(request):
+    """Outputs may only be written under the project's output folders (sahel_causal.writing); a test
+    that uses ``tmp_path`` may also write there (and nowhere else)."""
+    if "tmp_path" in request.fixturenames:
+        from sahel_causal import writing
+
+        writing.allow(request.getfixturevalue("tmp_path"))
+
+
 @pytest.fixture(scope="session")
 def raw_dir():
     """The raw-data directory (``--raw-dir``/``SAHEL_CAUSAL_RAW_DIR``/``../shared/data/raw``)."""

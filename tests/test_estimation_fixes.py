@@ -24,14 +24,14 @@ def _spec(models, countries=None, years=(2000, 2020), perms=199, draws=199):
         "table": {"id": "t", "title": "T"},
         "sample": {"years": list(years), **({"countries": countries} if countries else {})},
         "defaults": {"controls": ["log_gdp_pc_l1", "polyarchy_l1"]},
-        "derive": [
-            {"name": "coup_any", "any": "coup_attempts"},
-            {"name": "train_pc_l1", "ratio": ["us_training_cost_usd", "population"], "lag": 1},
-            {"name": "log_gdp_pc_l1", "from": "gdp_pc", "log1p": True, "lag": 1},
-            {"name": "polyarchy_l1", "from": "polyarchy", "lag": 1},
-            {"name": "log_ucdp", "sum": ["ucdp_state_based_best", "ucdp_nonstate_best", "ucdp_onesided_best"],
+        "variables": {
+            "coup_any": {"any": "coup_attempts"},
+            "train_pc_l1": {"ratio": ["us_training_cost_usd", "population"], "lag": 1},
+            "log_gdp_pc_l1": {"from": "gdp_pc", "log1p": True, "lag": 1},
+            "polyarchy_l1": {"from": "polyarchy", "lag": 1},
+            "log_ucdp": {"sum": ["ucdp_state_based_best", "ucdp_nonstate_best", "ucdp_onesided_best"],
              "log1p": True},
-        ],
+        },
         "model": models,
         "inference": {"wild_bootstrap": {"draws": draws, "weights": ["rademacher"], "seed": 7},
                       "randomization": {"permutations": perms, "seed": 11}},
@@ -81,8 +81,10 @@ def test_ri_observed_statistic_is_the_reported_crv1_t_in_the_africa_lpm(panel):
 
 def test_every_inference_record_stores_its_observed_statistic(panel):
     spec = _spec([{"id": "m", "outcome": "coup_any", "treatments": ["train_pc_l1"]},
-                  {"id": "c", "outcome": "coup_any", "treatments": ["train_pc_l1"], "estimator": "conditional_logit"},
-                  {"id": "f", "outcome": "coup_any", "treatments": ["train_pc_l1"], "estimator": "firth"}],
+                  {"id": "c", "outcome": "coup_any", "treatments": ["train_pc_l1"], "estimator": "conditional_logit",
+                   "inference": {"wild_bootstrap": False, "randomization": False}},
+                  {"id": "f", "outcome": "coup_any", "treatments": ["train_pc_l1"], "estimator": "firth",
+                   "inference": {"vcov": ["CRV1"], "wild_bootstrap": False, "randomization": False}}],
                  perms=99, draws=99)
     tr = estimate(spec, panel)
     for mo in tr.models:
@@ -116,7 +118,8 @@ def test_used_index_drops_groups_the_estimator_dropped(panel):
     assert len(used) == int(((data["iso3"] != "AGO") & (data["year"] != 2005)).sum())
     # and the conditional logit's sample: only countries with variation in the outcome
     spec = _spec([{"id": "c", "outcome": "coup_any", "treatments": ["train_pc_l1"],
-                   "estimator": "conditional_logit"}])
+                   "estimator": "conditional_logit",
+                   "inference": {"wild_bootstrap": False, "randomization": False}}])
     mo = estimate(spec, panel, inference=False).models[0]
     per = data.groupby("iso3")["coup_any"].agg(["sum", "size"])
     assert mo.n_countries == int(((per["sum"] > 0) & (per["sum"] < per["size"])).sum())

@@ -147,14 +147,3 @@ def defined_keys(tex: str) -> set[str]:
         if marker in line:
             out.add(line.split(marker, 1)[1].split(r"\endcsname", 1)[0])
     return out
-
-
-def collect_csvs(paths: Iterable) -> dict[str, pd.DataFrame]:
-    """Read result CSVs (the I/O edge): stem -> frame; files whose stem ends in ``_samples`` are skipped."""
-    from pathlib import Path
-
-    out = {}
-    for p in sorted(Path(x) for x in paths):
-        if p.suffix == ".csv" and not p.stem.endswith("_samples"):
-            out[p.stem] = pd.read_csv(p)
-    return out

@@ -157,14 +157,10 @@ class Table1:
         return self.stats.to_csv(index=False, lineterminator="\n", float_format="%.10g")
 
     def write(self, directory: Path) -> list[Path]:
-        """Write ``<name>.tex``, ``.csv`` and ``.md``; return the paths."""
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for ext, text in (("tex", self.to_latex()), ("csv", self.to_csv()), ("md", self.to_markdown())):
-            p = directory / f"{self.name}.{ext}"
-            p.write_text(text, encoding="utf-8", newline="\n")
-            paths.append(p)
-        return paths
+        """Write ``<name>.tex``, ``.csv`` and ``.md`` atomically (:func:`sahel_causal.writing.write_table`)."""
+        from sahel_causal.writing import write_table
+
+        return write_table(self, directory)
 
 
 def _default_sample(panel: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:

@@ -35,7 +35,14 @@ SECTIONS: dict[str, tuple[str, list[Row]]] = {
          "Country set; ISO3 codes must be African states in data/reference/countries.csv."),
         ("years", "[first, last] integers", "[1990, 2100]", "Inclusive period range."),
         ("exclude_suspension_years", "boolean", "false",
-         "Drop the Section 7008 window (successful coup year and the next)."),
+         "Drop the *outcome* years of the Section 7008 window (successful coup year and the next). Selects on "
+         "the outcome: kept only for comparison; use exclude_lagged_suspension."),
+        ("exclude_lagged_suspension", "boolean", "false",
+         "Drop rows whose lagged treatment year (t-1) falls in a suspension window (a successful coup year and "
+         "the next, or a dated us_aid_suspended year): cuts the reverse channel on the treatment side."),
+        ("until_first_event", "string (variable name)", "\"\"",
+         "Keep each country only until (and including) its first event of this 0/1 variable (first-coup hazard "
+         "sample)."),
         ("drop_if_missing", "list of strings", "[]", "Also drop rows where these variables are missing."),
     ]),
     "[defaults]": ("Defaults for every `regression` model.", [
@@ -66,6 +73,9 @@ SECTIONS: dict[str, tuple[str, list[Row]]] = {
         ("design", f"one of {sorted(DESIGNS)}", '"regression"', "The design; selects the keys below."),
         ("sample", "table", "the table's [sample]", "Overrides of single sample keys."),
         ("note", "string", '""', "A note on the model."),
+        ("smallest_effect_1sd", "positive number", "none",
+         "Headline models: the smallest effect of interest of one within-unit SD of the first treatment, in "
+         "outcome units (PPML: log points), for the minimum detectable effect and the equivalence test."),
         ("inference", "table", "the table's [inference]", "This model's inference plan (merged key by key)."),
     ]),
     "[inference]": ("The inference plan: table-wide defaults; `[model.inference]` (or `inference = {...}` in a "

@@ -15,7 +15,7 @@ from sahel_causal.inference.randomization import _strata
 from sahel_causal.models import fe_ols
 from sahel_causal.pipeline import load_panel
 
-SPECS = Path(__file__).resolve().parents[1] / "analysis" / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "analysis" / "specs"
 FULL_MC = os.environ.get("SAHEL_CAUSAL_FULL_MC") == "1"
 
 

@@ -34,12 +34,13 @@ def test_group_derivatives_match_brute_force_enumeration():
 def test_table2_clogit_and_a_leave_one_out_refit_match_statsmodels():
     doc = {"table": {"id": "t", "title": "T"}, "sample": {"years": [2000, 2021]},
            "defaults": {"controls": ["log_gdp_pc_l1", "polyarchy_l1"]},
-           "derive": [{"name": "coup_any", "any": "coup_attempts"},
-                      {"name": "train_pc_l1", "ratio": ["us_training_cost_usd", "population"], "lag": 1},
-                      {"name": "log_gdp_pc_l1", "from": "gdp_pc", "log1p": True, "lag": 1},
-                      {"name": "polyarchy_l1", "from": "polyarchy", "lag": 1}],
+           "variables": {"coup_any": {"any": "coup_attempts"},
+                      "train_pc_l1": {"ratio": ["us_training_cost_usd", "population"], "lag": 1},
+                      "log_gdp_pc_l1": {"from": "gdp_pc", "log1p": True, "lag": 1},
+                      "polyarchy_l1": {"from": "polyarchy", "lag": 1}},
            "model": [{"id": "c", "outcome": "coup_any", "treatments": ["train_pc_l1"],
-                      "estimator": "conditional_logit"}]}
+                      "estimator": "conditional_logit"}],
+           "inference": {"wild_bootstrap": False, "randomization": False}}
     spec = parse_spec(doc, "t.toml")
     data = select_sample(derive_all(load_panel(), spec), spec.models[0], spec, "iso3").data
     regs = ["train_pc_l1", "log_gdp_pc_l1", "polyarchy_l1"]
@@ -57,11 +58,12 @@ def test_tables_clogit_crv3_equals_statsmodels_refits():
     eight = ["BFA", "MLI", "MRT", "NER", "TCD", "GNB", "CIV", "GIN"]
     doc = {"table": {"id": "t", "title": "T"}, "sample": {"years": [2000, 2021], "countries": eight},
            "defaults": {"controls": ["log_gdp_pc_l1"]},
-           "derive": [{"name": "coup_any", "any": "coup_attempts"},
-                      {"name": "train_pc_l1", "ratio": ["us_training_cost_usd", "population"], "lag": 1},
-                      {"name": "log_gdp_pc_l1", "from": "gdp_pc", "log1p": True, "lag": 1}],
+           "variables": {"coup_any": {"any": "coup_attempts"},
+                      "train_pc_l1": {"ratio": ["us_training_cost_usd", "population"], "lag": 1},
+                      "log_gdp_pc_l1": {"from": "gdp_pc", "log1p": True, "lag": 1}},
            "model": [{"id": "c", "outcome": "coup_any", "treatments": ["train_pc_l1"],
-                      "estimator": "conditional_logit"}]}
+                      "estimator": "conditional_logit"}],
+           "inference": {"wild_bootstrap": False, "randomization": False}}
     spec = parse_spec(doc, "t.toml")
     panel = load_panel()
     rec = estimate(spec, panel, inference=False).models[0].result.inference["crv3"]["train_pc_l1"]

@@ -12,7 +12,7 @@ from sahel_causal.pipeline import load_panel
 from sahel_causal.specs import load_spec
 from sahel_causal.specs.transform import derive_all, select_sample
 
-SPECS = Path(__file__).resolve().parents[1] / "analysis" / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "analysis" / "specs"
 
 
 @pytest.fixture(scope="module")

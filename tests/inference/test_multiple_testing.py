@@ -52,10 +52,10 @@ def test_table_family_on_the_panel_uses_shared_draws():
 
     doc = {"table": {"id": "t", "title": "T"}, "sample": {"years": [2000, 2021]},
            "defaults": {"controls": ["log_gdp_pc_l1"]},
-           "derive": [{"name": "coup_any", "any": "coup_attempts"},
-                      {"name": "train_pc_l1", "ratio": ["us_training_cost_usd", "population"], "lag": 1},
-                      {"name": "log_train_l1", "from": "us_training_cost_usd", "scale": 1e-6, "log1p": True, "lag": 1},
-                      {"name": "log_gdp_pc_l1", "from": "gdp_pc", "log1p": True, "lag": 1}],
+           "variables": {"coup_any": {"any": "coup_attempts"},
+                      "train_pc_l1": {"ratio": ["us_training_cost_usd", "population"], "lag": 1},
+                      "log_train_l1": {"from": "us_training_cost_usd", "scale": 1e-6, "log1p": True, "lag": 1},
+                      "log_gdp_pc_l1": {"from": "gdp_pc", "log1p": True, "lag": 1}},
            "model": [{"id": "a", "outcome": "coup_any", "treatments": ["train_pc_l1"]},
                      {"id": "b", "outcome": "coup_any", "treatments": ["log_train_l1"]}],
            "inference": {"wild_bootstrap": {"draws": 1999, "weights": ["webb"], "seed": 3}, "randomization": False}}

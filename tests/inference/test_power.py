@@ -58,7 +58,7 @@ def test_equivalence_from_tidy_uses_the_interaction_and_crv3():
     from sahel_causal.inference.power import equivalence_from_tidy
 
     doc = {"table": {"id": "t", "title": "T"},
-           "derive": [{"name": "xg", "interact": ["x", "g"]}],
+           "variables": {"xg": {"interact": ["x", "g"]}},
            "model": [{"id": "m", "outcome": "y", "treatments": ["x", "xg"], "smallest_effect_1sd": 0.02}]}
     spec = parse_spec(doc, "t.toml")
     q = stats.t(df=9).ppf(0.975)

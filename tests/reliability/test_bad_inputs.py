@@ -394,7 +394,6 @@ vcov = ["CRV1"]
 cluster = "iso3"
 """
 
-ARCH = "issue 13 item 3: arch"
 
 
 def _spec_case(cid: str, old: str, new: str, words: str, xfail: str | None = None):
@@ -418,21 +417,21 @@ SPEC_CASES = [
     _spec_case("missing-title", 'title = "A table"\n', "", r"table.title.*required"),
     _spec_case("suspension-not-bool", 'years = [2000, 2020]',
                'years = [2000, 2020]\nexclude_suspension_years = "yes"', r"true or false"),
-    # These depend on the type-strict parser (arch); they flip to passing when it is merged.
+    # The type-strict parser (issue 13 item 3).
     _spec_case("seed-float", "[inference]", "[inference]\nrandomization = { permutations = 99, seed = 1.9 }",
-               r"seed", xfail=ARCH),
+               r"seed"),
     _spec_case("draws-absurd", "[inference]",
                "[inference]\nwild_bootstrap = { draws = 100000000000, weights = ['webb'], seed = 1 }",
-               r"draws", xfail=ARCH),
-    _spec_case("cluster-list", 'cluster = "iso3"', 'cluster = ["iso3", "year"]', r"cluster", xfail=ARCH),
-    _spec_case("unknown-iso3", 'countries = "africa"', 'countries = ["MLI", "XXX"]', r"XXX", xfail=ARCH),
+               r"draws"),
+    _spec_case("cluster-list", 'cluster = "iso3"', 'cluster = ["iso3", "year"]', r"cluster"),
+    _spec_case("unknown-iso3", 'countries = "africa"', 'countries = ["MLI", "XXX"]', r"XXX"),
     _spec_case("derive-log1p-string", "[[model]]",
-               '[[derive]]\nname = "d"\nfrom = "gdp_pc"\nlog1p = "false"\n[[model]]', r"log1p", xfail=ARCH),
-    _spec_case("derive-lag-bool", "[[model]]", '[[derive]]\nname = "d"\nfrom = "gdp_pc"\nlag = true\n[[model]]',
-               r"lag", xfail=ARCH),
+               '[variables.d]\nfrom = "gdp_pc"\nlog1p = "false"\n[[model]]', r"log1p"),
+    _spec_case("derive-lag-bool", "[[model]]", '[variables.d]\nfrom = "gdp_pc"\nlag = true\n[[model]]',
+               r"lag"),
     _spec_case("derive-scale-bool", "[[model]]",
-               '[[derive]]\nname = "d"\nfrom = "gdp_pc"\nscale = true\n[[model]]', r"scale", xfail=ARCH),
-    _spec_case("id-path", 'id = "t_bad"', 'id = "../../x"', r"id", xfail="issue 13 item 1: arch"),
+               '[variables.d]\nfrom = "gdp_pc"\nscale = true\n[[model]]', r"scale"),
+    _spec_case("id-path", 'id = "t_bad"', 'id = "../../x"', r"id"),
 ]
 
 
@@ -455,9 +454,7 @@ def test_bad_specification_is_refused(old, new, words, tmp_path):
 
 @pytest.mark.parametrize(("content", "words"), [
     (b"[table\nid = 1", r"not valid TOML"),
-    pytest.param(b"\xff\xfe[\x00t\x00a\x00b\x00", r"not valid TOML|UTF-8|encoding",
-                 marks=pytest.mark.xfail(strict=True, reason="issue 13 item 6: arch (read_toml lets "
-                                                             "UnicodeDecodeError through)")),
+    (b"\xff\xfe[\x00t\x00a\x00b\x00", r"not valid TOML|UTF-8|encoding"),
     (b"", r"table.id.*required"),
 ], ids=["toml-syntax", "toml-utf16", "toml-empty"])
 def test_unreadable_specification_via_cli(content, words, tmp_path):

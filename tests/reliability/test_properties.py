@@ -187,11 +187,9 @@ def test_estimators_invariant_to_row_order_cluster_labels_and_scale(case, perm_s
     np.testing.assert_allclose(ys.coef.to_numpy(), base.coef.to_numpy() * factor, rtol=1e-6, atol=1e-10)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="fe_ols: pyfixest's demeaning uses an absolute tolerance and fails ('Demeaning failed after "
-                          "100000 iterations', a ValueError, so a traceback in the CLI) when a regressor is of the "
-                          "order of 1e4 or more, e.g. training dollars in US$; reported to the coordinator")
 def test_fe_ols_with_a_regressor_in_large_units():
+    """A regressor in dollars (order 1e4 and more) used to stop pyfixest's demeaning (absolute
+    tolerance): fixed by the scale-invariant demeaning of issue 9."""
     df = _panel(0, 6, 4, counts=False)
     base = _fit("fe_ols", df)
     scaled = _fit("fe_ols", df.assign(x=df["x"] * 1e4))

@@ -58,7 +58,7 @@ def test_until_first_event_keeps_years_up_to_the_first_event_in_the_window():
 
 
 def _doc(sample):
-    return {"table": {"id": "t", "title": "T"}, "derive": [{"name": "coup_any", "any": "coup_attempts"}],
+    return {"table": {"id": "t", "title": "T"}, "variables": {"coup_any": {"any": "coup_attempts"}},
             "model": [{"id": "m", "outcome": "coup_any", "treatments": ["x"], "sample": sample}]}
 
 
@@ -82,10 +82,10 @@ def test_table2_designs_keep_events_and_report_them():
         "table": {"id": "t", "title": "T"},
         "sample": {"years": [2000, 2021]},
         "defaults": {"controls": ["log_gdp_pc_l1", "polyarchy_l1"]},
-        "derive": [{"name": "coup_any", "any": "coup_attempts"},
-                   {"name": "train_pc_l1", "ratio": ["us_training_cost_usd", "population"], "lag": 1},
-                   {"name": "log_gdp_pc_l1", "from": "gdp_pc", "log1p": True, "lag": 1},
-                   {"name": "polyarchy_l1", "from": "polyarchy", "lag": 1}],
+        "variables": {"coup_any": {"any": "coup_attempts"},
+                   "train_pc_l1": {"ratio": ["us_training_cost_usd", "population"], "lag": 1},
+                   "log_gdp_pc_l1": {"from": "gdp_pc", "log1p": True, "lag": 1},
+                   "polyarchy_l1": {"from": "polyarchy", "lag": 1}},
         "model": [{"id": "all", "outcome": "coup_any", "treatments": ["train_pc_l1"]},
                   {"id": "old", "outcome": "coup_any", "treatments": ["train_pc_l1"],
                    "sample": {"exclude_suspension_years": True}},
