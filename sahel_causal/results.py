@@ -283,6 +283,11 @@ class EstimationResult:
             out[f"p_{name}"] = get("p_value")
             out[f"ci_{name}_low"] = get("ci_low")
             out[f"ci_{name}_high"] = get("ci_high")
+            # a confidence set of disjoint intervals (test inversion): ci_low/ci_high hold its hull, and
+            # ci_<name>_set lists the intervals (empty when the set is one interval)
+            sets = [_ci_set_text(per_param[t].detail) if t in per_param else "" for t in out["term"]]
+            if any(sets):
+                out[f"ci_{name}_set"] = sets
         return out
 
     def summary(self, alpha: float = 0.05, digits: int = 4) -> str:
@@ -680,3 +685,10 @@ class TableResult:
     @classmethod
     def from_json(cls, text: str) -> "TableResult":
         return cls.from_dict(json.loads(text))
+
+
+def _ci_set_text(detail: Mapping[str, Any]) -> str:
+    """``"[a, b] U [c, d]"`` for a confidence set reported as its hull, else ``""``."""
+    if not detail or not detail.get("ci_is_hull") or not detail.get("ci_set"):
+        return ""
+    return " U ".join(f"[{float(lo):.6g}, {float(hi):.6g}]" for lo, hi in detail["ci_set"])

@@ -170,3 +170,18 @@ def test_checksum_and_spec_hash_are_stable_and_sensitive():
     assert data_checksum(df2) != data_checksum(df)
     assert spec_hash({"b": 1, "a": [1, 2]}) == spec_hash({"a": (1, 2), "b": 1})
     assert spec_hash({"a": 1}) != spec_hash({"a": 2})
+
+
+def test_disjoint_confidence_set_is_listed_next_to_its_hull():
+    """A wild-bootstrap confidence set of two intervals: ci_low/ci_high hold the hull and the
+    ``ci_<method>_set`` column lists the intervals; a one-interval set leaves it empty."""
+    res = _result()
+    term = res.coef.index[0]
+    res = res.with_inference("wild_webb", term, 0.3, -12.5, 12.6,
+                             {"ci_set": [[-12.5, -1.53], [-0.317, 12.6]], "ci_is_hull": True})
+    t = res.tidy()
+    row = t[t["term"] == term].iloc[0]
+    assert (row["ci_wild_webb_low"], row["ci_wild_webb_high"]) == (-12.5, 12.6)
+    assert row["ci_wild_webb_set"] == "[-12.5, -1.53] U [-0.317, 12.6]"
+    one = _result().with_inference("wild_webb", term, 0.3, -1.0, 1.0, {"ci_set": [[-1.0, 1.0]], "ci_is_hull": False})
+    assert "ci_wild_webb_set" not in one.tidy().columns

@@ -27,6 +27,8 @@ import pandas as pd
 
 from sahel_causal.report.notes import FEW_MARK, table_notes, title
 
+SIZE_MARK = "\u2021"  # double dagger: the method's measured size for this design lies outside [3%, 7%]
+
 ESTIMATOR_LABEL = {"ols": "OLS", "ppml": "PPML", "conditional_logit": "Cond. logit", "firth": "Firth logit",
                    "logit_cubic": "Logit, cubic"}
 LOGITS = {"conditional_logit", "firth", "logit_cubic"}
@@ -149,7 +151,8 @@ def _cell(t: pd.Series | None, col: str) -> float:
 
 
 def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mapping[str, str],
-                 max_columns: int = MAX_COLUMNS, first_number: int = 1) -> list[Panel]:
+                 max_columns: int = MAX_COLUMNS, first_number: int = 1,
+                 uncalibrated: Mapping[str, set[str]] | None = None) -> list[Panel]:
     """The cells of the journal layout, split into panels of at most ``max_columns`` models.
 
     ``tidy`` has one row per model and term (columns ``model, term, estimate, std_error`` and the
@@ -198,7 +201,9 @@ def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mappin
         for col, name in P_ROWS:
             mark = FEW_MARK if col in ("p_value", "p_crv3") else ""
             cells = tuple(fmt_p(_cell(t, col)) + (mark if _few(t) and not _missing(_cell(t, col)) else "")
-                          for t in firsts)
+                          + (SIZE_MARK if col in (uncalibrated or {}).get(m.id, set())
+                             and not _missing(_cell(t, col)) else "")
+                          for t, m in zip(firsts, chunk))
             if any(c != "--" for c in cells):
                 rows.append((GROUP_P, name, cells))
         eff = []
@@ -350,6 +355,11 @@ class JournalTable:
         return write_table(self, directory)
 
 
+CALIBRATION_NOTE = (f"{SIZE_MARK} The method's rejection rate under the null at the 5% level, measured by a Monte "
+                    "Carlo on the real panel for this model's design (results/tables/calibration.md), lies outside "
+                    "[3%, 7%]: the p-value is shown but not used for the verdict. An association is called "
+                    "detectable only if every calibrated method rejects at 0.05.")
+
 EFFECT_NOTE = ("One within-country SD change: coefficient times the within-country standard deviation of the "
                "treatment in the estimation sample (log-odds for logits, log points for PPML). Effect on the "
                "probability: average marginal effect (pooled and Firth logit) or the effect at the sample coup "
@@ -363,7 +373,8 @@ def models_meta(spec) -> list[ModelMeta]:
                       note=getattr(m, "note", "") or "") for m in spec.models]
 
 
-def format_results(tr, provenance: dict[str, str], codebook: pd.DataFrame | None = None) -> JournalTable:
+def format_results(tr, provenance: dict[str, str], codebook: pd.DataFrame | None = None,
+                   uncalibrated: Mapping[str, set[str]] | None = None) -> JournalTable:
     """The journal-layout table of a ``TableResult`` and its long CSV (the tidy frame)."""
     from sahel_causal.report.labels import spec_labels
 
@@ -371,12 +382,13 @@ def format_results(tr, provenance: dict[str, str], codebook: pd.DataFrame | None
     spec = tr.spec
     labels = spec_labels(getattr(spec, "derive", ()), codebook)
     meta = models_meta(spec)
-    panels = build_panels(tidy, meta, labels)
+    panels = build_panels(tidy, meta, labels, uncalibrated=uncalibrated)
     numbers = {m.id: i + 1 for i, m in enumerate(meta)}
     col_notes = [f"Column ({numbers[m.id]}): {m.note}" for m in meta if m.note]
     generated = table_notes(tr)  # the spec's own notes first, then sample, controls, inference, flags
     n_own = len(getattr(spec, "notes", ())) + (1 if getattr(spec, "overrides", ()) else 0)
-    notes = tuple(generated[:n_own] + col_notes + generated[n_own:] + [EFFECT_NOTE])
+    calib = [CALIBRATION_NOTE] if uncalibrated and any(uncalibrated.values()) else []
+    notes = tuple(generated[:n_own] + col_notes + generated[n_own:] + calib + [EFFECT_NOTE])
     return JournalTable(name=spec.id, title=title(tr), panels=tuple(panels), notes=notes,
                         provenance=provenance, raw=tidy)
 

@@ -92,7 +92,7 @@ def write_table_result(tr: Any, directory: Path, spec_sha256: str, spec_path: st
     sid = safe_id(tr.spec.id, "table id")
     prov = {"spec": spec_path or f"analysis/specs/{sid}.toml", "spec_sha256": spec_sha256[:16],
             "data_sha256": tr.data_sha256.split(":")[-1][:16]}
-    files = write_table(format_results(tr, prov), directory / "tables")
+    files = write_table(format_results(tr, prov, uncalibrated=uncalibrated_methods(tr)), directory / "tables")
     files.append(write_csv(sample_notes(tr), directory / "tables" / f"{sid}_samples.csv"))
     doc = {"spec": prov["spec"], "spec_sha256": spec_sha256, "data_sha256": tr.data_sha256,
            "models": [mo.result.to_dict() for mo in tr.models],
@@ -100,6 +100,28 @@ def write_table_result(tr: Any, directory: Path, spec_sha256: str, spec_path: st
     files.append(write_text(directory / "estimates" / f"{sid}.json",
                             json.dumps(_round_floats(doc), indent=1, sort_keys=True) + "\n"))
     return files
+
+
+def uncalibrated_methods(tr: Any) -> dict[str, set[str]]:
+    """Per model: the tidy p-value columns of methods whose measured size for the model's design lies
+    outside [3%, 7%] (results/tables/calibration.csv, made by `make calibration`); empty without it."""
+    from sahel_causal.inference.calibration import TIDY_P_COLUMN, design_of
+    from sahel_causal.paths import RESULTS_DIR
+
+    path = RESULTS_DIR / "tables" / "calibration.csv"
+    if not path.is_file():
+        return {}
+    cal = pd.read_csv(path)
+    out: dict[str, set[str]] = {}
+    for mo in tr.models:
+        m = mo.model
+        design = design_of(tr.spec.id, m.id, m.estimator, m.treatments, m.sample.countries)
+        if design is None:
+            continue
+        sub = cal[cal["design"] == design]
+        out[m.id] = {TIDY_P_COLUMN[str(meth)] for meth, ok in zip(sub["method"], sub["in_band"])
+                     if not bool(ok) and str(meth) in TIDY_P_COLUMN}
+    return out
 
 
 def estimate_table(spec_id: str, panel: pd.DataFrame, panel_sha256: str) -> Any:
