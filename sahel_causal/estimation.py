@@ -429,8 +429,23 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
     followers = [t for t in model.treatments[1:]
                  if t in derived and derived[t].op == "interact" and base in derived[t].args]
     fixed = [t for t in model.treatments[1:] if t not in followers]
-    if any(t in derived and base in (derived[t].args or ()) for t in fixed):
-        return res  # another treatment is a transformation of the same path (e.g. a lead): no valid permutation
+
+    def same_path(t: str) -> bool:
+        """``t`` is built from ``base`` or from the same columns by the same operation (a lead of a lag)."""
+        if t not in derived:
+            return False
+        if base in (derived[t].args or ()):
+            return True
+        return base in derived and derived[t].op == derived[base].op and \
+            tuple(derived[t].args) == tuple(derived[base].args)
+
+    shared = [t for t in fixed if same_path(t)]
+    if shared:
+        # permuting the first treatment's path while holding a shifted copy of the same path fixed is not
+        # a permutation of one treatment path: no valid randomization test (recorded, not silently skipped)
+        return res.with_inference("ri", base, math.nan, math.nan, math.nan,
+                                  {"reason": f"{shared} is the same treatment path shifted or transformed: no valid "
+                                             "permutation of one path", "permutations": 0})
     used = sample.loc[_used_index(res, sample, unit)]
     units = sorted(used[unit].unique())
     years = sorted(used[time].unique())

@@ -170,3 +170,18 @@ def test_closed_form_crv3_equals_leave_one_country_out_refits(panel):
 
     ref = _attach_crv3_refit(fit(data), data, spec.models[0], "iso3", fit, 0.05)
     assert rec.detail["se"] == pytest.approx(ref.inference["crv3"]["train_pc_l1"].detail["se"], rel=1e-8)
+
+
+def test_ri_is_not_computed_when_a_lead_of_the_same_path_is_held_fixed(panel):
+    """A lead test holds the lead of the same training path fixed while permuting the lag: not a
+    permutation of one path. Before the fix RI was computed (the check compared the first treatment's
+    name with the lead's raw columns and never matched); now it is recorded as not computed, with why."""
+    doc_models = [{"id": "lead", "outcome": "coup_any", "treatments": ["train_pc_l1", "train_pc_f1"]}]
+    spec = _spec(doc_models, perms=99, draws=99)
+    spec = parse_spec({**spec.document, "variables": {**spec.document["variables"],
+                                                       "train_pc_f1": {"ratio": ["us_training_cost_usd",
+                                                                                 "population"], "lead": 1}}},
+                      "test.toml")
+    tr = estimate(spec, panel)
+    rec = tr.models[0].result.inference["ri"]["train_pc_l1"]
+    assert np.isnan(rec.p_value) and "same treatment path" in rec.detail["reason"]
