@@ -161,10 +161,18 @@ def _sample(src: str, d: Any, base: SampleSpec, where: str, unit: str) -> Sample
     if "countries" in d:
         c = d["countries"]
         if isinstance(c, str):
-            if c not in COUNTRY_SETS:
-                raise v.fail(src, f"{where}.countries", f"unknown country set {c!r}; use one of {list(COUNTRY_SETS)} "
-                             "or a list of ISO3 codes")
-            kw["countries"] = c
+            if c in COUNTRY_SETS:
+                kw["countries"] = c
+            else:
+                # named sets of the crosswalk's regions and the U.S. program partner groups (`sahel-causal list
+                # country-sets`), expanded to their ISO3 codes
+                from sahel_causal.review.country_sets import load_country_sets
+
+                named = load_country_sets()
+                if c not in named:
+                    raise v.fail(src, f"{where}.countries", f"unknown country set {c!r}; use one of "
+                                 f"{sorted(set(COUNTRY_SETS) | set(named))} or a list of ISO3 codes")
+                kw["countries"] = tuple(named[c])
         else:
             codes = v.name_list(c, source=src, where=f"{where}.countries", allow_empty=False)
             if unit == "iso3":

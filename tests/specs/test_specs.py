@@ -127,3 +127,17 @@ def test_unknown_variable_names_model():
     spec = parse_spec({**MIN, "model": [{"id": "m", "outcome": "nope", "treatments": ["x"]}]}, "toy.toml")
     with pytest.raises(SpecificationError, match=r"\[model m\] unknown variable\(s\) \['nope'\]"):
         select_sample(derive_all(_toy(), spec), spec.models[0], spec, "iso3")
+
+
+def test_named_country_sets_of_regions_and_programs_are_usable_in_a_sample():
+    """`sahel-causal list country-sets` names (regions of the crosswalk, U.S. program partner groups)
+    work in sample.countries; they expand to the ISO3 codes of the set."""
+    from sahel_causal.review.country_sets import load_country_sets
+    from sahel_causal.specs import parse_spec
+
+    named = load_country_sets()
+    for name in ("east_africa", "tsctp", "preact"):
+        doc = {"table": {"id": "t", "title": "T"}, "sample": {"countries": name},
+               "model": [{"id": "m", "outcome": "y", "treatments": ["x"]}]}
+        assert parse_spec(doc, "t.toml").models[0].sample.countries == tuple(named[name])
+    assert "KEN" in named["east_africa"] and "MLI" in named["tsctp"]
