@@ -57,6 +57,36 @@ RawDirOpt = Annotated[Optional[Path], typer.Option(
     "--raw-dir", help="Raw-data directory (default: $SAHEL_CAUSAL_RAW_DIR, else ../shared/data/raw).")]
 
 
+class _task_progress:
+    """A progress bar over the published tasks (elapsed and remaining time) for long runs; the other
+    messages (data build, warnings) are printed above it."""
+
+    def __enter__(self) -> Callable[[str], None]:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        from sahel_causal.tasks.published import TASKS
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("remaining"), TimeRemainingColumn(), console=console,
+                            transient=False)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("tables and figures", total=len(TASKS))
+
+        def say(message: str) -> None:
+            if message.startswith("done "):
+                self.bar.advance(self.task)
+            elif message.startswith("making "):
+                self.bar.update(self.task, description=message[len("making "):][:48])
+            else:
+                self.bar.console.print(escape(message))
+        return say
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.update(self.task, description="tables and figures")
+        self.bar.__exit__(*exc)
+
+
 def _fail(exc: BaseException) -> None:
     console.print("[bold red]error:[/] " + escape(str(exc)))
     raise typer.Exit(code=1)
@@ -165,7 +195,10 @@ def reproduce(raw_dir: RawDirOpt = None,
               jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Tasks run in parallel (local cores).")] = 1,
               check: Annotated[bool, typer.Option(
                   "--check", help="Rerun everything into a temporary folder from the committed panel and report every "
-                                  "output that differs from results/ (nothing in results/ changes).")] = False
+                                  "output that differs from results/ (nothing in results/ changes).")] = False,
+              manifest_only: Annotated[bool, typer.Option(
+                  "--manifest-only", help="With --check: only compare results/ with results/MANIFEST.json (fast, "
+                                          "no rerun).")] = False
               ) -> None:
     """Rebuild the panel when raw data are available, then every table and figure (MANIFEST.json last).
 
@@ -190,6 +223,11 @@ def reproduce(raw_dir: RawDirOpt = None,
         stale = check_outputs()
         for p in stale:
             _say(f"MANIFEST  {p}")
+        if manifest_only:
+            if stale:
+                raise typer.Exit(code=1)
+            console.print("[green]outputs match results/MANIFEST.json[/]")
+            return
         with tempfile.TemporaryDirectory(prefix="sahel-causal-check-") as tmp:
             out = Path(tmp) / "results"
             writing.allow(out)
@@ -199,7 +237,8 @@ def reproduce(raw_dir: RawDirOpt = None,
         if stale or not report.ok:
             raise typer.Exit(code=1)
         return
-    written = run_all(raw_dir, progress=_say, jobs=jobs)
+    with _task_progress() as say:
+        written = run_all(raw_dir, progress=say, jobs=jobs)
     console.print(f"[green]done:[/] {len(written)} files written")
 
 

@@ -91,7 +91,9 @@ def load_panel(path: Path = PANEL_CSV, verify: bool = True, provenance: Path = P
         raise RawDataError(f"{path} is missing: run `sahel-causal data build` (needs the raw data).")
     if verify:
         # provenance.json keys are relative to the project that holds data/processed/provenance.json
-        root = Path(provenance).resolve().parents[2]
+        # (elsewhere, e.g. a copy in another folder: relative to the provenance file's folder)
+        prov_dir = Path(provenance).resolve().parent
+        root = prov_dir.parents[1] if (prov_dir.name, prov_dir.parent.name) == ("processed", "data") else prov_dir
         try:
             key = Path(path).resolve().relative_to(root).as_posix()
         except ValueError:

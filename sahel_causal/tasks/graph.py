@@ -115,6 +115,7 @@ def run_tasks(tasks: list[Task], ctx: TaskContext, *, jobs: int = 1,
         for t in seq:
             progress(f"making {t.label or t.name}")
             results[t.name] = execute(t, ctx, {d: results[d].value for d in t.deps})
+            progress(f"done {t.label or t.name}")
         return {t.name: results[t.name] for t in tasks}
     pending = list(seq)
     running: dict[Future, Task] = {}
@@ -131,6 +132,7 @@ def run_tasks(tasks: list[Task], ctx: TaskContext, *, jobs: int = 1,
             for f in finished:
                 t = running.pop(f)
                 results[t.name] = f.result()
+                progress(f"done {t.label or t.name}")
     return {t.name: results[t.name] for t in tasks}
 
 

@@ -88,7 +88,9 @@ def test_run_with_panel_writes_only_to_a_run_folder(mpdta, tmp_path):
     assert t["term"].tolist() == ["event_-3", "event_-2", "event_+0", "event_+1", "event_+2", "event_+3"]
     from sahel_causal.data.registry import sha256_file
 
-    est = json.loads(next(f for f in files if f.suffix == ".json").read_text())
+    est = json.loads(next(f for f in files if f.suffix == ".json" and f.parent.name == "estimates").read_text())
+    prov = json.loads(next(f for f in files if f.name == "provenance.json").read_text())
+    assert prov["panel_sha256"] == sha256_file(mpdta) and "seeds" in prov
     assert est["data_sha256"] == sha256_file(mpdta)
     assert np.isfinite(t["p_crv3"]).all() and (t["p_crv3"] > 0).all()
 
