@@ -269,4 +269,5 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
         # what a reviewer needs to trace the rerun: commit, versions, lock file, spec and overrides, panel, seeds
         prov = writing.write_text(out / "provenance.json", json.dumps(
             gather(path, doc, panel_path, tuple(overrides or ())), indent=2, sort_keys=True) + "\n")
-        return [spec_file, prov, *write_table_result(tr, out, spec_hash(doc), spec_path=f"{spec.id}.toml")]
+        return [spec_file, prov, *write_table_result(tr, out, spec_hash(doc), spec_path=f"{spec.id}.toml",
+                                                     panel=panel)]

@@ -152,7 +152,8 @@ def _cell(t: pd.Series | None, col: str) -> float:
 
 def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mapping[str, str],
                  max_columns: int = MAX_COLUMNS, first_number: int = 1,
-                 uncalibrated: Mapping[str, set[str]] | None = None) -> list[Panel]:
+                 uncalibrated: Mapping[str, set[str]] | None = None,
+                 family: Mapping[tuple[str, str], float] | None = None) -> list[Panel]:
     """The cells of the journal layout, split into panels of at most ``max_columns`` models.
 
     ``tidy`` has one row per model and term (columns ``model, term, estimate, std_error`` and the
@@ -206,6 +207,13 @@ def build_panels(tidy: pd.DataFrame, models: Sequence[ModelMeta], labels: Mappin
                           for t, m in zip(firsts, chunk))
             if any(c != "--" for c in cells):
                 rows.append((GROUP_P, name, cells))
+        if family:
+            fam_cells = []
+            for m in chunk:
+                hits = [(t, p) for (mid, t), p in family.items() if mid == m.id]
+                fam_cells.append(fmt_p(hits[0][1]) if hits else "--")
+            if any(c != "--" for c in fam_cells):
+                rows.append((GROUP_P, "Romano-Wolf, family of the table", tuple(fam_cells)))
         eff = []
         for t in firsts:
             e, sd = _cell(t, "effect_1sd"), _cell(t, "within_sd")
@@ -360,6 +368,11 @@ CALIBRATION_NOTE = (f"{SIZE_MARK} The method's rejection rate under the null at 
                     "[3%, 7%]: the p-value is shown but not used for the verdict. An association is called "
                     "detectable only if every calibrated method rejects at 0.05.")
 
+FAMILY_NOTE = ("Romano-Wolf: family-wise adjusted p-value over the table's linear models (each column's first "
+               "treatment, or its interaction with it where the column has one), step-down from restricted wild "
+               "cluster bootstrap draws with one Webb weight per country shared by all models (Romano & Wolf 2005, "
+               "2016); results/tables/family_pvalues.md lists them.")
+
 EFFECT_NOTE = ("One within-country SD change: coefficient times the within-country standard deviation of the "
                "treatment in the estimation sample (log-odds for logits, log points for PPML). Effect on the "
                "probability: average marginal effect (pooled and Firth logit) or the effect at the sample coup "
@@ -374,20 +387,27 @@ def models_meta(spec) -> list[ModelMeta]:
 
 
 def format_results(tr, provenance: dict[str, str], codebook: pd.DataFrame | None = None,
-                   uncalibrated: Mapping[str, set[str]] | None = None) -> JournalTable:
+                   uncalibrated: Mapping[str, set[str]] | None = None,
+                   family: Mapping[tuple[str, str], float] | None = None) -> JournalTable:
     """The journal-layout table of a ``TableResult`` and its long CSV (the tidy frame)."""
     from sahel_causal.report.labels import spec_labels
 
     tidy = tr.table_frame()
+    if family:
+        # Romano-Wolf family-wise p-values (the table's linear models; Table 4: the interaction terms)
+        tidy = tidy.assign(p_romano_wolf=[family.get((str(m), str(t)), math.nan)
+                                          for m, t in zip(tidy["model"], tidy["term"])])
     spec = tr.spec
     labels = spec_labels(getattr(spec, "derive", ()), codebook)
     meta = models_meta(spec)
-    panels = build_panels(tidy, meta, labels, uncalibrated=uncalibrated)
+    panels = build_panels(tidy, meta, labels, uncalibrated=uncalibrated, family=family)
     numbers = {m.id: i + 1 for i, m in enumerate(meta)}
     col_notes = [f"Column ({numbers[m.id]}): {m.note}" for m in meta if m.note]
     generated = table_notes(tr)  # the spec's own notes first, then sample, controls, inference, flags
     n_own = len(getattr(spec, "notes", ())) + (1 if getattr(spec, "overrides", ()) else 0)
     calib = [CALIBRATION_NOTE] if uncalibrated and any(uncalibrated.values()) else []
+    if family:
+        calib.append(FAMILY_NOTE)
     notes = tuple(generated[:n_own] + col_notes + generated[n_own:] + calib + [EFFECT_NOTE])
     return JournalTable(name=spec.id, title=title(tr), panels=tuple(panels), notes=notes,
                         provenance=provenance, raw=tidy)

@@ -85,14 +85,33 @@ def _round_floats(obj: Any, digits: int = 10) -> Any:
     return obj
 
 
-def write_table_result(tr: Any, directory: Path, spec_sha256: str, spec_path: str | None = None) -> list[Path]:
-    """Write the formatted table, its sample notes and the full results (JSON) of one specification."""
+def family_pvalues(tr: Any, panel: pd.DataFrame | None) -> dict[tuple[str, str], float]:
+    """Romano-Wolf family-wise p-values over the table's linear models (shared wild-bootstrap draws,
+    :func:`sahel_causal.inference.multiple_testing.table_family_pvalues`): (model, term) -> p."""
+    from sahel_causal.errors import SahelCausalError
+    from sahel_causal.inference.multiple_testing import table_family_pvalues
+
+    if panel is None or tr.spec.inference.wild_bootstrap is None or \
+            sum(m.estimator == "ols" for m in tr.spec.models) < 2:
+        return {}
+    try:
+        fam = table_family_pvalues(tr.spec, panel)
+    except SahelCausalError:
+        return {}
+    return {(str(r.model), str(r.term)): float(r.p_romano_wolf) for r in fam.itertuples(index=False)}
+
+
+def write_table_result(tr: Any, directory: Path, spec_sha256: str, spec_path: str | None = None,
+                       panel: pd.DataFrame | None = None) -> list[Path]:
+    """Write the formatted table, its sample notes and the full results (JSON) of one specification
+    (with ``panel``, also the family-wise p-values of its linear models)."""
     from sahel_causal.report.results_table import format_results, sample_notes
 
     sid = safe_id(tr.spec.id, "table id")
     prov = {"spec": spec_path or f"analysis/specs/{sid}.toml", "spec_sha256": spec_sha256[:16],
             "data_sha256": tr.data_sha256.split(":")[-1][:16]}
-    files = write_table(format_results(tr, prov, uncalibrated=uncalibrated_methods(tr)), directory / "tables")
+    files = write_table(format_results(tr, prov, uncalibrated=uncalibrated_methods(tr),
+                                       family=family_pvalues(tr, panel)), directory / "tables")
     files.append(write_csv(sample_notes(tr), directory / "tables" / f"{sid}_samples.csv"))
     doc = {"spec": prov["spec"], "spec_sha256": spec_sha256, "data_sha256": tr.data_sha256,
            "models": [mo.result.to_dict() for mo in tr.models],
@@ -141,7 +160,7 @@ def _spec_sha(spec_id: str) -> str:
 
 def _table(spec_id: str, ctx: TaskContext) -> TaskOutput:
     tr = estimate_table(spec_id, ctx.panel, ctx.panel_sha256)
-    return TaskOutput(write_table_result(tr, ctx.results_dir, _spec_sha(spec_id)), value=tr)
+    return TaskOutput(write_table_result(tr, ctx.results_dir, _spec_sha(spec_id), panel=ctx.panel), value=tr)
 
 
 def table2(ctx: TaskContext, deps: dict[str, Any]) -> TaskOutput:

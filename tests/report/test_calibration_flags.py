@@ -25,3 +25,11 @@ def test_flag_marks_only_the_uncalibrated_method_of_the_flagged_model():
     assert SIZE_MARK not in "".join(rows["Wild bootstrap, Webb"] + rows["Randomization inference"])
     plain = _p_rows(build_panels(tidy, models, {})[0])
     assert SIZE_MARK not in "".join(c for cells in plain.values() for c in cells)
+
+
+def test_family_wise_p_values_get_their_own_row():
+    tidy = pd.concat([_tidy("a"), _tidy("b")], ignore_index=True)
+    models = [ModelMeta("a", "A", "y", "ols"), ModelMeta("b", "B", "y", "ols")]
+    rows = _p_rows(build_panels(tidy, models, {}, family={("a", "x"): 0.51, ("b", "x"): 0.0004})[0])
+    assert rows["Romano-Wolf, family of the table"] == ("0.510", "<0.001")
+    assert "Romano-Wolf, family of the table" not in _p_rows(build_panels(tidy, models, {})[0])
