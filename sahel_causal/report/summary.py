@@ -296,7 +296,9 @@ def _partnership_outcome(t: pd.DataFrame, outcome: str, words: str, unit: str) -
     verdict = ("no randomization-inference test" if not ri else
                "detectable with every estimator" if len(rej) == len(ri) else
                f"detectable with {' and '.join(rej)} only" if rej else "not detectable")
-    text = (f"{words} {_eff(cs['estimate'], unit)}" + ("" if unit == "pp" else f" ({_pct(cs['estimate'])})")
+    u = " points" if unit == "pp" else " log points"
+    text = (f"{words} " + (f"{_f(100 * cs['estimate'], 1)} percentage points a year" if unit == "pp" else
+                           f"{_eff(cs['estimate'], unit)} ({_pct(cs['estimate'])})")
             + (f" ({', '.join(others)})" if others else "") + ": RI p = "
             + ", ".join(f"{_pd(p)} ({k})" for k, p in ri.items()) + f", {verdict}")
     # one interval per estimator (the first reported: analytic for CS, the cluster bootstrap for dCDH)
@@ -306,13 +308,13 @@ def _partnership_outcome(t: pd.DataFrame, outcome: str, words: str, unit: str) -
     if len(mains):
         n = len(mains)
         if (mains["ci_low"] > 0).all():
-            text += f"; all {n} estimators' 95% CIs exclude a decrease (lowest bound {_bare(mains['ci_low'].min(), unit)})"
+            text += f"; all {n} estimators' 95% CIs exclude a decrease (lowest bound {_bare(mains['ci_low'].min(), unit)}{u})"
         elif (mains["ci_high"] < 0).all():
-            text += f"; all {n} estimators' 95% CIs exclude an increase (highest bound {_bare(mains['ci_high'].max(), unit)})"
+            text += f"; all {n} estimators' 95% CIs exclude an increase (highest bound {_bare(mains['ci_high'].max(), unit)}{u})"
         else:
             k = int(((mains["ci_low"] > 0) | (mains["ci_high"] < 0)).sum())
             text += (f"; the {n} estimators' 95% CIs span {_bare(mains['ci_low'].min(), unit)} to "
-                     f"{_bare(mains['ci_high'].max(), unit)} and {k} of them exclude{'s' if k == 1 else ''} zero")
+                     f"{_bare(mains['ci_high'].max(), unit)}{u} and {k} of them exclude{'s' if k == 1 else ''} zero")
     return text
 
 
@@ -337,9 +339,11 @@ def partnership_lines(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     cs = _one(t, outcome="coup_any", column="cs", term="ATT", method="analytic")
     if alt is not None and cs is not None:
         flips = (alt["estimate"] > 0) != (cs["estimate"] > 0)
-        text += (" The coup estimate is fragile: coding the first PSI partners from the start of U.S. training "
-                 f"instead of the 2002 announcement {'reverses' if flips else 'changes'} the CS coup-attempt effect "
-                 f"from {_eff(cs['estimate'], 'pp')} to {_eff(alt['estimate'], 'pp')}"
+        fragile = flips or abs(alt["estimate"] - cs["estimate"]) > abs(cs["estimate"]) / 2
+        text += ((" The coup estimate is fragile: c" if fragile else " The coup estimate does not hinge on the entry "
+                  "coding: c") + "oding the first PSI partners from the start of U.S. training instead of the 2002 "
+                 f"announcement {'reverses' if flips else 'changes'} the CS coup-attempt effect from "
+                 f"{_eff(cs['estimate'], 'pp')} to {_eff(alt['estimate'], 'pp')}"
                  + (f" (RI p = {_pd(alt_ri['p_value'])})" if alt_ri is not None else "") + ".")
     text += _honest_sentence(tables.get("table5_honest_sensitivity_data"))
     text += _diagnostics_sentence(tables.get("table5_diagnostics"))

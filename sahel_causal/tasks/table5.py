@@ -171,14 +171,18 @@ def _figures(results, raw, labels, figures: Path, data: pd.DataFrame, progress) 
 def honest_data(rows: list, h: dict) -> pd.DataFrame:
     """The numbers behind the HonestDiD figure, one row per outcome x restriction x bound value:
     ``kind`` original (the pointwise 95% CI of the mean of effects 0..post-1), relative_magnitudes
-    (``bound`` = Mbar) or smoothness (``bound`` = M in multiples of the SE of that mean)."""
+    (``bound`` = Mbar) or smoothness (``bound`` = M in multiples of the SE of that mean); ``model``
+    and ``term`` (outcome::kind, the bound as text) identify a row for numbers.tex."""
     out = []
     for o, label, rm, sd, ci in rows:
         base = {"outcome": o, "label": label, "pre": int(h["pre"]), "post": int(h["post"])}
-        out.append({**base, "kind": "original", "bound": float("nan"), "lb": float(ci[0]), "ub": float(ci[1])})
-        out += [{**base, "kind": "relative_magnitudes", "bound": float(x.Mbar), "lb": float(x.lb), "ub": float(x.ub)}
+        out.append({"model": f"{o}::original", "term": "ci", **base, "kind": "original", "bound": float("nan"),
+                    "lb": float(ci[0]), "ub": float(ci[1])})
+        out += [{"model": f"{o}::relative_magnitudes", "term": f"mbar={float(x.Mbar):g}", **base,
+                 "kind": "relative_magnitudes", "bound": float(x.Mbar), "lb": float(x.lb), "ub": float(x.ub)}
                 for x in rm.itertuples(index=False)]
-        out += [{**base, "kind": "smoothness", "bound": float(m), "lb": float(x.lb), "ub": float(x.ub)}
+        out += [{"model": f"{o}::smoothness", "term": f"m={float(m):g}", **base, "kind": "smoothness",
+                 "bound": float(m), "lb": float(x.lb), "ub": float(x.ub)}
                 for m, x in zip(h["m_multiples_of_se"], sd.itertuples(index=False))]
     return pd.DataFrame(out)
 

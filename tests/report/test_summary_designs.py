@@ -39,14 +39,18 @@ def _partnership(est: float = 0.08, ri_p: float = 0.5, alt: float = -0.02) -> pd
 def test_partnership_bullet_follows_the_estimates_and_the_ri_verdict():
     pos = S.partnership_lines({"table5_partnership": _partnership(0.0813, ri_p=0.01)})[0]
     assert "the 11 PSI/TSCTP partner countries" in pos and "the 43 never-partnered" in pos
-    assert "coup attempts +8.1 points" in pos and "detectable with every estimator" in pos
+    assert "coup attempts +8.1 percentage points a year" in pos and "detectable with every estimator" in pos
     assert "RI p = 0.01 (CS), 0.01 (two-way FE), 0.01 (imputation)" in pos
     assert "all 4 estimators' 95% CIs exclude a decrease" in pos
+    assert "fragile: coding the first PSI partners" in pos
     assert "reverses the CS coup-attempt effect from +8.1 points to -2.0 points" in pos
     neg = S.partnership_lines({"table5_partnership": _partnership(-0.046, ri_p=0.3)})[0]
-    assert "coup attempts -4.6 points" in neg and "not detectable" in neg and "detectable with" not in neg
+    assert "coup attempts -4.6 percentage points a year" in neg and "not detectable" in neg and "detectable with" not in neg
     assert "all 4 estimators' 95% CIs exclude an increase" in neg
     assert "changes the CS coup-attempt effect from -4.6 points to -2.0 points" in neg  # same sign: no reversal
+    assert "fragile" in neg  # but moved by more than half
+    same = S.partnership_lines({"table5_partnership": _partnership(-0.025, ri_p=0.3)})[0]
+    assert "does not hinge on the entry coding" in same and "fragile" not in same
     # log outcomes in log points with the percentage change
     assert "UCDP organized-violence deaths -0.05 log points (-4%)" in neg
 
@@ -58,7 +62,7 @@ def test_partnership_verdict_names_the_estimators_that_reject():
     assert "RI p = 0.004 (CS), 0.30 (two-way FE), 0.30 (imputation), detectable with CS only" in text
     # an estimator's interval straddling zero is counted
     t.loc[(t["column"] == "twfe") & (t["method"] == "crv1"), "ci_low"] = -0.5
-    assert "span -0.50 to +1.52 and 3 of them exclude zero" in S.partnership_lines({"table5_partnership": t})[0]
+    assert "span -0.50 to +1.52 log points and 3 of them exclude zero" in S.partnership_lines({"table5_partnership": t})[0]
 
 
 def _honest(lbs: list[float]) -> pd.DataFrame:
@@ -236,3 +240,19 @@ def test_summary_task_runs_after_the_design_tasks():
     assert {"table5", "table6", "multiverse", "inference_extras"} <= set(summ.deps)
     names = [t.name for t in order(TASKS)]
     assert all(names.index(d) < names.index("summary") for d in ("table5", "table6", "multiverse"))
+
+
+def test_honest_figure_data_rows_have_unique_keys_and_feed_the_sentence():
+    from sahel_causal.report.numbers import key_columns
+    from sahel_causal.tasks.table5 import honest_data
+
+    h = {"pre": 5, "post": 5, "m_multiples_of_se": [0.0, 0.5]}
+    rm = pd.DataFrame({"lb": [0.24, -0.19], "ub": [1.82, 2.47], "method": "C-LF", "Delta": "DeltaRM", "Mbar": [0.0, 0.25]})
+    sd = pd.DataFrame({"lb": [-0.05, -1.3], "ub": [2.45, 5.1], "method": "FLCI", "Delta": "DeltaSD", "M": [0.0, 0.4]})
+    d = honest_data([("log_acled_fatalities", "ACLED fatalities (log)", rm, sd, (0.23, 1.83))], h)
+    assert key_columns(d) == ("model", "term") and len(d) == 5
+    assert d.loc[d["kind"] == "smoothness", "bound"].tolist() == [0.0, 0.5]  # multiples of the SE, not M itself
+    text = S.partnership_lines({"table5_partnership": _partnership(), "table5_honest_sensitivity_data": d})[0]
+    assert "pointwise 95% CI +0.23 to +1.83 log points" in text
+    assert "excludes zero only up to Mbar = 0 (+0.24 to +1.82 log points), not at Mbar = 0.25" in text
+    assert "under smoothness the robust set includes zero for every M from 0 to 0.5" in text
