@@ -74,8 +74,11 @@ OPTIONAL_TABLES = ("calibration", "equivalence")
 
 def make_summary(tables: Mapping[str, pd.DataFrame]) -> str:
     """Markdown summary of Tables 2-4 from their result CSVs (as read with ``pd.read_csv``); the
-    optional ``calibration`` and ``equivalence`` frames switch on the calibrated verdict rule and the
-    sentence on which effect sizes the data rule out."""
+    optional ``calibration`` and ``equivalence`` frames switch on the calibrated verdict rule (with a
+    sentence on which methods have the wrong size) and the sentence on which effect sizes the data rule
+    out; the optional frames of :data:`DESIGN_TABLES` and :data:`FIGURE_DATA` add one bullet each for
+    Table 5 (partnership entry, coups as events, external actors), Table 6 (withdrawals) and the
+    multiverse. A bullet whose frames are absent is left out, so a partial run still gets a summary."""
     t2, t3, t4 = (tables[k] for k in SUMMARY_TABLES)
     cal = tables.get("calibration")
 
@@ -102,7 +105,8 @@ def make_summary(tables: Mapping[str, pd.DataFrame]) -> str:
          "[3%, 7%] for the design (results/tables/calibration.md: Monte Carlo on the real panel) rejects at 0.05; "
          "methods outside that band are shown in the tables but not used." if cal is not None else
          "Rule: an association is called *detectable* only if the wild cluster bootstrap (Webb) p-value and, where "
-         "computed, the randomization-inference p-value are both below 0.05.") + " Effects are for one within-country "
+         "computed, the randomization-inference p-value are both below 0.05.") + calibration_sentence(cal)
+        + " Effects in Tables 2-4 are for one within-country "
         "standard deviation (SD) of the treatment. Sample: African state-years 2000-2021 with country and year "
         "fixed effects (see the tables for N and the coups each model uses).",
         "",
@@ -143,6 +147,11 @@ def make_summary(tables: Mapping[str, pd.DataFrame]) -> str:
         f"{act['estimate']:+.2f} log points of organized-violence deaths ({verdict(act)}; {_ps(act)})"
         + ("; deployments follow violence as much as they may cause it, so this is not a causal estimate of the "
            "'security traffic jam'." if verdict(act) != "no detectable association" else "."),
+        *partnership_lines(tables),
+        *coup_event_lines(tables),
+        *external_actor_lines(tables),
+        *withdrawal_lines(tables),
+        *multiverse_lines(tables),
         "",
         END,
     ]
@@ -173,3 +182,401 @@ def replace_block(text: str, summary: str) -> str:
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)
     return before + summary.rstrip("\n") + after
+
+
+
+# --- the designs beyond single regressions (Tables 5 and 6, the multiverse) and the calibration ---------------------
+#: optional inputs of the design bullets (results/tables/<name>.csv); a bullet is left out when its frame is absent
+DESIGN_TABLES = ("table5_partnership", "table5_diagnostics", "table5_coup_events", "table5_external_actors",
+                 "table6_withdrawals", "multiverse_summary", "multiverse_joint_test", "multiverse_variance",
+                 "multiverse_romano_wolf")
+#: optional figure data (results/figures/<name>.csv)
+FIGURE_DATA = ("table5_honest_sensitivity_data",)
+
+_METHOD_NAMES = {"crv1": "CRV1", "crv3": "CRV3", "wild_rademacher": "wild bootstrap (Rademacher)",
+                 "wild_webb": "wild bootstrap (Webb)", "ri": "randomization inference"}
+#: Table 5 outcomes: (outcome, words, unit) with unit "pp" (0/1 outcome, percentage points) or "log" (log points)
+_PARTNER_OUTCOMES = (("coup_any", "coup attempts", "pp"), ("coup_success_any", "successful coups", "pp"),
+                     ("log_ucdp_orgviol", "UCDP organized-violence deaths", "log"),
+                     ("log_acled_fatalities", "ACLED fatalities", "log"))
+#: the Table 5 estimators with a randomization-inference p-value (the verdict), then the others reported
+_RI_ESTIMATORS = (("cs", "CS"), ("twfe", "two-way FE"), ("imputation", "imputation"))
+_OTHER_ESTIMATORS = (("dcdh", "dCDH"),)
+_ACTOR_NAMES = {"actor_france": "France", "actor_un": "UN peacekeeping", "actor_eu": "EU CSDP missions",
+                "actor_g5_jf": "G5 Sahel joint force", "actor_russia": "Russia (Wagner/Africa Corps)"}
+_DIMENSION_NAMES = {"scaling": "treatment scaling", "treatment": "treatment definition", "fixed_effects": "fixed effects",
+                    "control_set": "controls", "exclusion": "Section 7008 exclusion", "years": "years",
+                    "lag": "lag", "region": "region", "outcome": "outcome"}
+
+
+def _pd(x: float) -> str:
+    """A p-value for the design bullets: three decimals below 0.01 (RI and placebo p-values are fine-grained)."""
+    if x is None or pd.isna(x):
+        return "n/a"
+    return "<0.001" if x < 0.001 else f"{x:.3f}" if x < 0.01 else f"{x:.2f}"
+
+
+def _f(x: float, digits: int = 2) -> str:
+    """Signed number without a negative zero."""
+    v = round(float(x), digits)
+    return f"{0.0 if v == 0 else v:+.{digits}f}"
+
+
+def _eff(x: float, unit: str) -> str:
+    """An effect in its unit: percentage points for 0/1 outcomes (x 100), log points otherwise."""
+    return f"{_f(100 * x, 1)} points" if unit == "pp" else f"{_f(x)} log points"
+
+
+def _bare(x: float, unit: str) -> str:
+    return _f(100 * x, 1) if unit == "pp" else _f(x)
+
+
+def _pct(b: float) -> str:
+    """Log (or asinh) points as a percentage change: 100 (exp(b) - 1)."""
+    return f"{_f(100 * (math.exp(b) - 1), 0)}%"
+
+
+def _change(b: float, plural: bool = False) -> str:
+    """'falls by 80%' / 'rise by 17%' for a change of ``b`` log points."""
+    v = 100 * (math.exp(b) - 1)
+    verb = ("fall" if v < 0 else "rise") + ("" if plural else "s")
+    return f"{verb} by {abs(v):.0f}%"
+
+
+def _one(t: pd.DataFrame, **match: str) -> pd.Series | None:
+    """The single row of ``t`` with the given column values, or None."""
+    m = pd.Series(True, index=t.index)
+    for k, v in match.items():
+        m &= t[k] == v
+    r = t[m]
+    return r.iloc[0] if len(r) == 1 else None
+
+
+def _p_range(ps) -> str:
+    ps = sorted(float(p) for p in ps if pd.notna(p))
+    if not ps:
+        return "n/a"
+    return _pd(ps[0]) if _pd(ps[0]) == _pd(ps[-1]) else f"{_pd(ps[0])}-{_pd(ps[-1])}"
+
+
+def calibration_sentence(cal: pd.DataFrame | None) -> str:
+    """Which inference methods have the wrong size for which design (results/tables/calibration.csv)."""
+    if cal is None or not len(cal):
+        return ""
+
+    def group(rows: pd.DataFrame) -> str:
+        parts = []
+        for label, g in rows.groupby("label", sort=False):
+            ms = ", ".join(f"{_METHOD_NAMES.get(r.method, r.method)} {100 * r.size:.1f}%" for r in g.itertuples())
+            parts.append(f"{label}: {ms}")
+        return "; ".join(parts)
+    over, under = cal[cal["size"] > 0.07], cal[cal["size"] < 0.03]
+    if not len(over) and not len(under):
+        return " In that Monte Carlo every method's size lies in [3%, 7%] for every design."
+    out = " In that Monte Carlo (share of true nulls rejected at the 5% level)"
+    if len(over):
+        out += f" these methods over-reject -- {group(over)}"
+    if len(under):
+        out += ("; these are too conservative -- " if len(over) else " these are too conservative -- ") + group(under)
+    return out + "."
+
+
+def _partnership_outcome(t: pd.DataFrame, outcome: str, words: str, unit: str) -> str | None:
+    cs = _one(t, outcome=outcome, column="cs", term="ATT", method="analytic")
+    if cs is None:
+        return None
+    others = []
+    for col, name in _RI_ESTIMATORS[1:] + _OTHER_ESTIMATORS:
+        r = t[(t["outcome"] == outcome) & (t["column"] == col) & (t["term"] == "ATT")]
+        if len(r):
+            others.append(f"{name} {_bare(r.iloc[0]['estimate'], unit)}")
+    ri = {name: _one(t, outcome=outcome, column=col, term="ATT", method="ri") for col, name in _RI_ESTIMATORS}
+    ri = {k: float(v["p_value"]) for k, v in ri.items() if v is not None}
+    rej = [k for k, p in ri.items() if p < 0.05]
+    verdict = ("no randomization-inference test" if not ri else
+               "detectable with every estimator" if len(rej) == len(ri) else
+               f"detectable with {' and '.join(rej)} only" if rej else "not detectable")
+    u = " points" if unit == "pp" else " log points"
+    text = (f"{words} " + (f"{_f(100 * cs['estimate'], 1)} percentage points a year" if unit == "pp" else
+                           f"{_eff(cs['estimate'], unit)} ({_pct(cs['estimate'])})")
+            + (f" ({', '.join(others)})" if others else "") + ": RI p = "
+            + ", ".join(f"{_pd(p)} ({k})" for k, p in ri.items()) + f", {verdict}")
+    # one interval per estimator (the first reported: analytic for CS, the cluster bootstrap for dCDH)
+    mains = (t[(t["outcome"] == outcome) & (t["term"] == "ATT") & t["method"].ne("ri")
+               & t["column"].isin([c for c, _ in _RI_ESTIMATORS + _OTHER_ESTIMATORS])]
+             .dropna(subset=["ci_low"]).drop_duplicates("column"))
+    if len(mains):
+        n = len(mains)
+        if (mains["ci_low"] > 0).all():
+            text += f"; all {n} estimators' 95% CIs exclude a decrease (lowest bound {_bare(mains['ci_low'].min(), unit)}{u})"
+        elif (mains["ci_high"] < 0).all():
+            text += f"; all {n} estimators' 95% CIs exclude an increase (highest bound {_bare(mains['ci_high'].max(), unit)}{u})"
+        else:
+            k = int(((mains["ci_low"] > 0) | (mains["ci_high"] < 0)).sum())
+            text += (f"; the {n} estimators' 95% CIs span {_bare(mains['ci_low'].min(), unit)} to "
+                     f"{_bare(mains['ci_high'].max(), unit)}{u} and {k} of them exclude{'s' if k == 1 else ''} zero")
+    return text
+
+
+def partnership_lines(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The Table 5 bullet: partnership entry across estimators, RI verdicts, fragility, TWFE diagnostics."""
+    t = tables.get("table5_partnership")
+    if t is None:
+        return []
+    parts = [s for o, w, u in _PARTNER_OUTCOMES if (s := _partnership_outcome(t, o, w, u)) is not None]
+    if not parts:
+        return []
+    att = t[(t["term"] == "ATT") & (t["column"] == "cs")]
+    nt, nc = int(att["n_treated_units"].max()), int(att["n_control_units"].max())
+    text = (f"- **Partnership entry (Table 5).** Staggered difference-in-differences: the {nt} PSI/TSCTP partner "
+            f"countries from their year of entry against the {nc} never-partnered African states. With only {nt} "
+            "treated countries the analytic and bootstrap p-values over-reject, so the verdict is the "
+            "randomization-inference (RI) p-value (entry years reassigned across countries). Effect after entry by "
+            "Callaway-Sant'Anna (CS), with two-way fixed effects, imputation and de Chaisemartin-D'Haultfoeuille "
+            "(dCDH) in brackets: " + "; ".join(parts) + ".")
+    alt = _one(t, outcome="coup_any", column="cs_alt", term="ATT", method="analytic")
+    alt_ri = _one(t, outcome="coup_any", column="cs_alt", term="ATT", method="ri")
+    cs = _one(t, outcome="coup_any", column="cs", term="ATT", method="analytic")
+    if alt is not None and cs is not None:
+        flips = (alt["estimate"] > 0) != (cs["estimate"] > 0)
+        fragile = flips or abs(alt["estimate"] - cs["estimate"]) > abs(cs["estimate"]) / 2
+        text += ((" The coup estimate is fragile: c" if fragile else " The coup estimate does not hinge on the entry "
+                  "coding: c") + "oding the first PSI partners from the start of U.S. training instead of the 2002 "
+                 f"announcement {'reverses' if flips else 'changes'} the CS coup-attempt effect from "
+                 f"{_eff(cs['estimate'], 'pp')} to {_eff(alt['estimate'], 'pp')}"
+                 + (f" (RI p = {_pd(alt_ri['p_value'])})" if alt_ri is not None else "") + ".")
+    text += _honest_sentence(tables.get("table5_honest_sensitivity_data"))
+    text += _diagnostics_sentence(tables.get("table5_diagnostics"))
+    return [text]
+
+
+def _breakdown(rows: pd.DataFrame):
+    """(largest bound up to which every robust CI excludes zero, its row, the next bound); None when absent."""
+    last = None
+    for r in rows.sort_values("bound").itertuples(index=False):
+        if r.lb > 0 or r.ub < 0:
+            last = r
+        else:
+            return (None if last is None else last.bound), last, r.bound
+    return (None if last is None else last.bound), last, None
+
+
+def _honest_sentence(h: pd.DataFrame | None) -> str:
+    """HonestDiD: how large a departure from parallel trends each effect survives."""
+    if h is None or not len(h):
+        return ""
+    out = []
+    for outcome, g in h.groupby("outcome", sort=False):
+        unit = "pp" if str(outcome).startswith("coup") else "log"
+        u = " points" if unit == "pp" else " log points"
+        orig = g[g["kind"] == "original"]
+        s = str(g["label"].iloc[0])
+        if len(orig):
+            s += f": pointwise 95% CI {_bare(orig.iloc[0].lb, unit)} to {_bare(orig.iloc[0].ub, unit)}{u}"
+        for kind, sym, name in (("relative_magnitudes", "Mbar", "relative magnitudes"), ("smoothness", "M", "smoothness")):
+            rows = g[g["kind"] == kind]
+            if not len(rows):
+                continue
+            b, r, nxt = _breakdown(rows)
+            if b is None:
+                s += (f"; under {name} the robust set includes zero for every {sym} from {rows['bound'].min():g} to "
+                      f"{rows['bound'].max():g}")
+            elif nxt is None:
+                s += f"; under {name} it excludes zero for every {sym} up to {b:g}"
+            else:
+                s += (f"; under {name} it excludes zero only up to {sym} = {b:g} ({_bare(r.lb, unit)} to "
+                      f"{_bare(r.ub, unit)}{u}), not at {sym} = {nxt:g}")
+        out.append(s)
+    post = int(h["post"].iloc[0])
+    return (" HonestDiD robust confidence sets (Sun-Abraham event study, mean effect of years 0-"
+            f"{post - 1}; Mbar = post-entry violation of parallel trends relative to the largest pre-entry one, "
+            "M = change in the trend's slope per year in standard errors; figure table5_honest_sensitivity): "
+            + "; ".join(out) + ".")
+
+
+def _diagnostics_sentence(d: pd.DataFrame | None) -> str:
+    if d is None or not len(d):
+        return ""
+    w_lo, w_hi = 100 * d["w_treated_vs_never"].min(), 100 * d["w_treated_vs_never"].max()
+    neg = int(d["dcdh_negative"].max())
+    cells = f"{int(d['dcdh_cells'].min())}-{int(d['dcdh_cells'].max())}"
+    forb = 100 * d["w_later_vs_earlier"].max()
+    clean = neg == 0 and forb < 10
+    return (f" Two-way FE diagnostics: {w_lo:.0f}-{w_hi:.0f}% of its weight is on partner-versus-never-partnered "
+            f"comparisons, at most {forb:.0f}% on the forbidden later-versus-earlier ones, and "
+            + ("no treated country-year gets a negative weight" if neg == 0 else
+               f"up to {neg} of the {cells} treated country-years per outcome get a negative weight")
+            + (", so staggered timing is not what separates the estimators; the base period is (the year before entry "
+               "for CS and dCDH, every pre-entry year for two-way FE and imputation)." if clean else
+               ", so staggered timing can bias it."))
+
+
+def coup_event_lines(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Table 5B: U.S. assistance and violence around successful coups (stacked event study)."""
+    t = tables.get("table5_coup_events")
+    if t is None:
+        return []
+
+    def row(model: str, term: str) -> pd.Series | None:
+        return _one(t, model=f"{model}::stacked", term=term)
+    tr = row("asinh_training_k", "ATT")
+    if tr is None:
+        return []
+    post = max(int(x[2:]) for x in t.loc[t["model"] == "asinh_training_k::stacked", "term"]
+               if x.startswith("e=") and int(x[2:]) >= 0)
+    e0, e1 = row("asinh_training_k", "e=0"), row("asinh_training_k", "e=1")
+    text = (f"- **Coups as events (Table 5B).** Stacked event study of {int(tr['n_events'])} successful coups in "
+            f"{int(tr['n_event_countries'])} countries against countries without a coup in the window (CRV1 by "
+            f"country): U.S. military training {_change(tr['estimate'])} on average over the coup year and the "
+            f"{post} years after ({_f(tr['estimate'])} asinh points, p = {_pd(tr['p_value'])}")
+    if e0 is not None and e1 is not None:
+        text += f"; {_pct(e0['estimate'])} in the coup year, {_pct(e1['estimate'])} the year after"
+    text += ")"
+    for model, words in (("asinh_mil_aid_k", "U.S. military aid disbursements"),
+                         ("asinh_aid_total_k", "total U.S. aid obligations")):
+        r = row(model, "ATT")
+        if r is not None:
+            text += (f"; {words} {_change(r['estimate'], plural=True)} ({int(r['n_events'])} coups; {_f(r['estimate'])} asinh "
+                     f"points, p = {_pd(r['p_value'])})")
+    pre = t.loc[t["model"].str.endswith("::stacked") & t["model"].str.startswith("asinh_"), "pretrend_p"]
+    text += (". No assistance series moves before the coups" if (pre >= 0.05).all() else
+             ". Assistance already moves before some coups") + f" (lead tests p = {_p_range(pre)})."
+    if tr["estimate"] < 0 and tr["p_value"] < 0.05 and (pre >= 0.05).all():
+        text += (" The post-coup cut in training is the Section 7008 restriction (and its policy equivalents) "
+                 "biting: coups cut training, so regressions of coups on training are contaminated in post-coup years.")
+    else:
+        text += " The Section 7008 restriction does not show as a clean post-coup cut in training."
+    viol = [(w, row(m, "ATT")) for m, w in (("log_ucdp_orgviol", "UCDP deaths"),
+                                            ("log_acled_fatalities", "ACLED fatalities"))]
+    viol = [f"{w} {_pct(r['estimate'])} (p = {_pd(r['p_value'])})" for w, r in viol if r is not None]
+    if viol:
+        text += " Violence around the coups: " + ", ".join(viol) + "."
+    return [text]
+
+
+def external_actor_lines(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Table 5C: arrivals of external security actors (CS with RI) and their pre-trend tests."""
+    t = tables.get("table5_external_actors")
+    if t is None:
+        return []
+    ri = t[(t["term"] == "ATT") & (t["method"] == "ri")].copy()
+    if not len(ri):
+        return []
+    ri["actor"] = ri["model"].str.split("::").str[1]
+    ri["out"] = ri["outcome"].map({"log_ucdp_orgviol": "UCDP", "log_acled_fatalities": "ACLED"}).fillna(ri["outcome"])
+    fails = ri[ri["pretrend_p"] < 0.05]
+    parts = []
+    for actor, g in ri.groupby("actor", sort=False):
+        parts.append(f"{_ACTOR_NAMES.get(actor, actor)} {'/'.join(_f(b, 1) for b in g['estimate'])} "
+                     f"({'/'.join(g['out'])}; RI p = {'/'.join(_pd(p) for p in g['p_value'])}; pre-trend p = "
+                     f"{'/'.join(_pd(p) for p in g['pretrend_p'])})")
+    head = (f"- **External security actors (Table 5C).** First arrival of each actor as a staggered treatment (CS, "
+            f"log points): the pre-arrival event-time coefficients reject parallel trends (p < 0.05) in {len(fails)} "
+            f"of {len(ri)} actor-outcome pairs")
+    head += (". Deployments follow violence, so these estimates describe where the actors went, not what they "
+             "caused: " if len(fails) else
+             ". Deployments follow violence, so even these estimates describe selection as much as effects: ")
+    return [head + "; ".join(parts) + "."]
+
+
+def withdrawal_lines(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Table 6: exits of French, UN and U.S. forces (SDID and SC, placebo p-values) and the competing events."""
+    t = tables.get("table6_withdrawals")
+    if t is None:
+        return []
+    month = t[(t["role"] == "main") & (t["frequency"] == "month")]
+    sdid, sc = month[month["method"] == "synthdid"], month[month["method"] == "sc"].set_index("term")
+    if not len(sdid):
+        return []
+    parts = []
+    for r in sdid.itertuples(index=False):
+        s = f"{r.label} {_f(r.estimate)} (p = {_pd(r.p_value)}"
+        if r.term in sc.index:
+            s += f"; SC {_f(sc.loc[r.term, 'estimate'])}, p = {_pd(sc.loc[r.term, 'p_value'])}"
+        parts.append(s + ")")
+    n_sdid, n_sc = int((sdid["p_value"] < 0.05).sum()), int((sc["p_value"] < 0.05).sum())
+    pmin = sorted({1 / (int(j) + 1) for j in month["n_donors"]})
+    count = (f"None of the {len(sdid)} exits stands out from the placebos at the 5% level, with SDID or SC"
+             if n_sdid == 0 and n_sc == 0 else
+             f"{n_sdid} of the {len(sdid)} exits stand out from the placebos at the 5% level with SDID and {n_sc} with SC")
+    text = ("- **Withdrawals (Table 6).** Each exit against a synthetic counterpart built from African states without "
+            "one; monthly ACLED political-violence events, log points averaged over up to 24 months after the exit; "
+            "synthetic difference-in-differences (SDID) with the synthetic control (SC) in brackets; p = placebo "
+            "(RMSPE-rank) p-value: " + "; ".join(parts) + f". {count} (the smallest attainable p is "
+            + (f"{pmin[0]:.3f}" if len(pmin) == 1 else f"{pmin[0]:.3f}-{pmin[-1]:.3f}") + ")")
+    top = sdid.loc[sdid["estimate"].idxmax()]
+    lo, hi = top["estimate"] - 1.959963984540054 * top["std_error"], top["estimate"] + 1.959963984540054 * top["std_error"]
+    text += (": the data do not show that the exits changed violence." if n_sdid == 0 and n_sc == 0 else ".")
+    if lo < 0 < hi:
+        text += (f" The largest estimate, {_f(top['estimate'])} ({_pct(top['estimate'])} events) for '{top['label']}', "
+                 f"has a placebo-SE 95% interval of {_f(lo)} to {_f(hi)} log points: a fall of more than "
+                 f"{100 * (1 - math.exp(lo)):.0f}% is ruled out, a rise of up to {100 * (math.exp(hi) - 1):.0f}% is not.")
+    year = t[(t["role"] == "main") & (t["frequency"] == "year") & (t["method"] == "synthdid")]
+    if len(year):
+        text += (f" Yearly ACLED fatalities and civilian fatalities: SDID {_f(year['estimate'].min())} to "
+                 f"{_f(year['estimate'].max())} log points (p = {_p_range(year['p_value'])}).")
+    comp = t[(t["role"] == "competing") & (t["method"] == "synthdid")]
+    if len(comp):
+        c = comp.loc[comp["estimate"].idxmax()]
+        overlap = comp["estimate"].min() <= sdid["estimate"].max() and comp["estimate"].max() >= sdid["estimate"].min()
+        text += (f" Confounding: the exits followed coups and came with Russian forces; measured from those events "
+                 f"instead (panel D), SDID gives {_f(comp['estimate'].min())} to {_f(comp['estimate'].max())} "
+                 f"(p = {_p_range(comp['p_value'])}; the largest, {_f(c['estimate'])} with p = {_pd(c['p_value'])}, "
+                 f"from '{c['label']}')"
+                 + (", the same range as the exits: the design cannot separate the exits from these regime changes."
+                    if overlap else ", outside the range of the exit estimates."))
+    return [text]
+
+
+def _stat(s: pd.DataFrame, prefix: str, col: str) -> str | None:
+    r = s[s["statistic"].astype(str).str.startswith(prefix)]
+    return None if not len(r) or col not in r.columns or pd.isna(r.iloc[0][col]) else str(r.iloc[0][col])
+
+
+def multiverse_lines(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The multiverse: share significant by sign, joint tests, Romano-Wolf, the dimension that moves estimates."""
+    jt = tables.get("multiverse_joint_test")
+    if jt is None:
+        return []
+    summ, var, rw = (tables.get(k) for k in ("multiverse_summary", "multiverse_variance", "multiverse_romano_wolf"))
+    parts = []
+    for mv, col, words in (("multiverse_coups", "Coups", "Coups"),
+                           ("multiverse_violence", "Political violence", "Political violence")):
+        j = jt[jt["multiverse"] == mv].set_index("statistic")
+        if not {"share_significant_dominant", "abs_median_std_estimate"} <= set(j.index):
+            continue
+        s = f"{words}: "
+        direction = "dominant"
+        if summ is not None and (n := _stat(summ, "Estimated", col)) is not None:
+            pos, neg = _stat(summ, "Share significant positive", col), _stat(summ, "Share significant negative", col)
+            s += f"of {n} specifications, {pos} give a significantly positive and {neg} a significantly negative estimate (5%, CRV1); "
+            try:
+                direction = "positive" if float(pos.rstrip("%")) > float(neg.rstrip("%")) else "negative"
+            except (AttributeError, ValueError):
+                pass
+        p_share, p_med = j.loc["share_significant_dominant", "p_value"], j.loc["abs_median_std_estimate", "p_value"]
+        s += (f"the joint test against the null ({int(j['draws'].iloc[0]):,} draws) gives p = {_pd(p_share)} for the share "
+              f"significant in the {direction} direction and p = {_pd(p_med)} for the median standardized estimate: ")
+        s += ("both exceed what chance produces" if p_share < 0.05 and p_med < 0.05
+              else "more significant results than chance produces, but not a larger median estimate" if p_share < 0.05
+              else "neither exceeds what chance produces" if p_med >= 0.05
+              else "a larger median estimate than chance produces, but not more significant results")
+        if rw is not None and len(r := rw[rw["multiverse"] == mv]):
+            s += f"; Romano-Wolf adjusted p-values of the headline specifications {_p_range(r['p_value_romano_wolf'])}"
+        if var is not None and len(v := var[var["multiverse"] == mv].sort_values("eta_squared", ascending=False)):
+            a = v.iloc[0]
+            s += (f"; the {_DIMENSION_NAMES.get(a['dimension'], a['dimension'].replace('_', ' '))} moves the estimate "
+                  f"most (eta-squared {a['eta_squared']:.2f}; mean standardized estimate {_f(a['lowest_mean'], 3)} with "
+                  f"`{a['lowest_option']}` to {_f(a['highest_mean'], 3)} with `{a['highest_option']}`)")
+            if len(v) > 1:
+                b = v.iloc[1]
+                s += f", then the {_DIMENSION_NAMES.get(b['dimension'], b['dimension'].replace('_', ' '))} ({b['eta_squared']:.2f})"
+        parts.append(s)
+    if not parts:
+        return []
+    dims = ""
+    if var is not None and len(var):
+        names = [_DIMENSION_NAMES.get(d, d.replace("_", " ")) for d in dict.fromkeys(var["dimension"])]
+        dims = " varying the " + ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else f" varying the {names[0]}"
+    return [f"- **Multiverse (specification curve; results/tables/multiverse_summary.md).** All specifications"
+            f"{dims}. " + ". ".join(parts) + "."]

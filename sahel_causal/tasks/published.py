@@ -187,9 +187,10 @@ def figure3(ctx: TaskContext, deps: dict[str, Any]) -> TaskOutput:
 
 
 def read_summary_tables(results_dir: Path) -> dict[str, pd.DataFrame]:
-    """The result CSVs the README summary is built from."""
+    """The result CSVs the README summary is built from: Tables 2-4 (required) and, when present, the
+    optional tables (equivalence, calibration, Tables 5-6, the multiverse) and figure data."""
     from sahel_causal.paths import RESULTS_DIR
-    from sahel_causal.report.summary import OPTIONAL_TABLES, SUMMARY_TABLES
+    from sahel_causal.report.summary import DESIGN_TABLES, FIGURE_DATA, OPTIONAL_TABLES, SUMMARY_TABLES
 
     out = {k: pd.read_csv(results_dir / "tables" / f"{k}.csv") for k in SUMMARY_TABLES}
     for k in OPTIONAL_TABLES:
@@ -198,6 +199,11 @@ def read_summary_tables(results_dir: Path) -> dict[str, pd.DataFrame]:
             if (folder / "tables" / f"{k}.csv").is_file():
                 out[k] = pd.read_csv(folder / "tables" / f"{k}.csv")
                 break
+    # the designs' outputs are read from this run's folder only: absent -> their sentences are left out
+    for sub, names in (("tables", DESIGN_TABLES), ("figures", FIGURE_DATA)):
+        for k in names:
+            if (results_dir / sub / f"{k}.csv").is_file():
+                out[k] = pd.read_csv(results_dir / sub / f"{k}.csv")
     return out
 
 
@@ -245,9 +251,6 @@ TASKS: list[Task] = [
                    inputs=(_PANEL, "analysis/specs/table2_coups.toml", "analysis/specs/table3_violence.toml",
                            "analysis/specs/table4_heterogeneity.toml"),
                    label="leave-one-country-out influence and Sahel scaling"),
-    Task("summary", f"{_P}:summary", "sahel_causal/report/summary.py",
-         "results/tables/table2-4, equivalence and calibration CSVs",
-         deps=("table2", "table3", "table4", "inference_extras"), label="results summary"),
     # the designs beyond single regressions (issues 10-12): topic modules with make(panel, results_dir, progress)
     Task.from_make("table5", "sahel_causal.tasks.table5:make",
                    spec="analysis/specs/table5_partnership_did.toml + table5_appendix_events.toml",
@@ -264,6 +267,11 @@ TASKS: list[Task] = [
                    inputs=(_PANEL, "analysis/multiverse/coups.toml", "analysis/multiverse/violence.toml"),
                    label="multiverse (specification curve)"),
 ]
+# the README summary reads the CSVs of Tables 2-6, the equivalence tests and the multiverse: it runs after them
+TASKS.append(dataclasses.replace(
+    Task("summary", f"{_P}:summary", "sahel_causal/report/summary.py",
+         "results/tables/table2-6, equivalence, calibration and multiverse CSVs", label="results summary"),
+    deps=("table2", "table3", "table4", "inference_extras", "table5", "table6", "multiverse")))
 
 # numbers.tex reads every table and figure CSV: it runs last
 TASKS.append(dataclasses.replace(

@@ -142,6 +142,7 @@ def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None]
 
 
 def _figures(results, raw, labels, figures: Path, data: pd.DataFrame, progress) -> list[Path]:
+    from sahel_causal.pipeline import write_csv
     from sahel_causal.report import event_study_figures as F
     from sahel_causal.report.figures import save_figure
 
@@ -159,11 +160,31 @@ def _figures(results, raw, labels, figures: Path, data: pd.DataFrame, progress) 
     for o in h.get("outcomes", []):
         r = next(r for r in results if r.outcome == o and r.model_id.endswith("::sa"))
         rm, sd, ci = honest_frames(r.estimates, h["pre"], h["post"], h["mbar"], h["m_multiples_of_se"])
-        rows.append((labels[o], rm, sd, ci))
+        rows.append((o, labels[o], rm, sd, ci))
     if rows:
-        fig = F.sensitivity_grid(rows, f"Mean effect, years 0-{h['post'] - 1}")
+        fig = F.sensitivity_grid([x[1:] for x in rows], f"Mean effect, years 0-{h['post'] - 1}")
         out += save_figure(fig, figures, "table5_honest_sensitivity")
+        out.append(write_csv(honest_data(rows, h), figures / "table5_honest_sensitivity_data.csv"))
     return out
+
+
+def honest_data(rows: list, h: dict) -> pd.DataFrame:
+    """The numbers behind the HonestDiD figure, one row per outcome x restriction x bound value:
+    ``kind`` original (the pointwise 95% CI of the mean of effects 0..post-1), relative_magnitudes
+    (``bound`` = Mbar) or smoothness (``bound`` = M in multiples of the SE of that mean); ``model``
+    and ``term`` (outcome::kind, the bound as text) identify a row for numbers.tex."""
+    out = []
+    for o, label, rm, sd, ci in rows:
+        base = {"outcome": o, "label": label, "pre": int(h["pre"]), "post": int(h["post"])}
+        out.append({"model": f"{o}::original", "term": "ci", **base, "kind": "original", "bound": float("nan"),
+                    "lb": float(ci[0]), "ub": float(ci[1])})
+        out += [{"model": f"{o}::relative_magnitudes", "term": f"mbar={float(x.Mbar):g}", **base,
+                 "kind": "relative_magnitudes", "bound": float(x.Mbar), "lb": float(x.lb), "ub": float(x.ub)}
+                for x in rm.itertuples(index=False)]
+        out += [{"model": f"{o}::smoothness", "term": f"m={float(m):g}", **base, "kind": "smoothness",
+                 "bound": float(m), "lb": float(x.lb), "ub": float(x.ub)}
+                for m, x in zip(h["m_multiples_of_se"], sd.itertuples(index=False))]
+    return pd.DataFrame(out)
 
 
 def first_arrival(panel: pd.DataFrame, column: str, unit: str = "iso3", time: str = "year") -> pd.Series:
