@@ -56,9 +56,14 @@ def to_latex(cal: pd.DataFrame, title: str = "Calibration of the inference metho
     def esc(s: object) -> str:
         return str(s).replace("%", "\\%").replace("&", "\\&").replace("_", "\\_")
 
-    lines = ["\\begin{table}[htbp]\\centering\\small", f"\\caption{{{esc(title)}}}",
-             "\\begin{tabular}{ll" + "r" * (len(t.columns) - 2) + "}", "\\hline",
-             " & ".join(esc(c) for c in t.columns) + " \\\\", "\\hline"]
+    from sahel_causal.report.latex import stacked_header
+
+    # design, method and verdict columns wrap (p{}), headers are stacked: the table fits a portrait page
+    align = "p{2.8cm}p{2.6cm}" + "r" * (len(t.columns) - 3) + "p{2.0cm}"
+    lines = ["\\begin{table}[htbp]\\centering\\footnotesize", f"\\caption{{{esc(title)}}}",
+             "\\setlength{\\tabcolsep}{4pt}",
+             "\\begin{tabular}{" + align + "}", "\\hline",
+             " & ".join(stacked_header(c) for c in t.columns) + " \\\\", "\\hline"]
     lines += [" & ".join(esc(v) for v in row) + " \\\\" for row in t.itertuples(index=False)]
     lines += ["\\hline", "\\end{tabular}", f"\\par\\footnotesize {esc(NOTES)}", "\\end{table}"]
     return "\n".join(lines) + "\n"

@@ -116,13 +116,14 @@ def table6_markdown(table: Table) -> str:
 
 def table6_latex(table: Table) -> str:
     """A booktabs ``table*`` with section headings; fits a landscape A4/letter page at ``\\scriptsize``."""
+    from sahel_causal.report.latex import stacked_header
     from sahel_causal.report.tables import tex_escape
 
     cols = list(table.body.columns)
-    align = "p{4.3cm}p{1.9cm}l" + "r" * (len(cols) - 3)
+    align = "p{3.8cm}p{1.7cm}l" + "r" * (len(cols) - 3)
     out = [r"\begin{table*}[htbp]", r"\centering", rf"\caption{{{tex_escape(table.title)}}}",
-           rf"\label{{tab:{table.name}}}", r"\scriptsize", r"\setlength{\tabcolsep}{2.5pt}", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-           " & ".join(tex_escape(c) for c in cols) + r" \\"]
+           rf"\label{{tab:{table.name}}}", r"\scriptsize", r"\setlength{\tabcolsep}{2pt}", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
+           " & ".join([tex_escape(c) for c in cols[:2]] + [stacked_header(c, 7) for c in cols[2:]]) + r" \\"]
     for row in table.body.itertuples(index=False):
         if _is_section(row[0]):
             out.append(r"\midrule")
