@@ -50,15 +50,24 @@ def to_markdown(cal: pd.DataFrame, title: str = "Table A1. Calibration of the in
     return f"## {title}\n\n" + head + body + "\n" + NOTES + "\n"
 
 
-def to_latex(cal: pd.DataFrame, title: str = "Calibration of the inference methods") -> str:
+def to_latex(cal: pd.DataFrame, title: str = "Table A1. Calibration of the inference methods") -> str:
+    """The calibration table with one heading row per design and its methods below (fits a portrait page)."""
+    from sahel_causal.report.latex import escape_latex, stacked_header
+
     t = calibration_table(cal)
-
-    def esc(s: object) -> str:
-        return str(s).replace("%", "\\%").replace("&", "\\&").replace("_", "\\_")
-
-    lines = ["\\begin{table}[htbp]\\centering\\small", f"\\caption{{{esc(title)}}}",
-             "\\begin{tabular}{ll" + "r" * (len(t.columns) - 2) + "}", "\\hline",
-             " & ".join(esc(c) for c in t.columns) + " \\\\", "\\hline"]
-    lines += [" & ".join(esc(v) for v in row) + " \\\\" for row in t.itertuples(index=False)]
-    lines += ["\\hline", "\\end{tabular}", f"\\par\\footnotesize {esc(NOTES)}", "\\end{table}"]
+    cols = [c for c in t.columns if c != "Design"]
+    n = len(cols)
+    align = "l" + "r" * (n - 2) + r">{\raggedright\arraybackslash}p{2.1cm}"
+    lines = ["\\begin{table}[htbp]\\centering\\footnotesize", f"\\caption{{{escape_latex(title)}}}",
+             "\\setlength{\\tabcolsep}{3pt}",
+             "\\begin{tabular}{" + align + "}", "\\hline",
+             " & ".join(stacked_header(c) for c in cols) + " \\\\", "\\hline"]
+    design = None
+    for row in t.itertuples(index=False):
+        d = row[t.columns.get_loc("Design")]
+        if d != design:
+            design = d
+            lines.append(f"\\multicolumn{{{n}}}{{l}}{{\\textit{{{escape_latex(d)}}}}} \\\\")
+        lines.append(" & ".join(escape_latex(v) for k, v in zip(t.columns, row) if k != "Design") + " \\\\")
+    lines += ["\\hline", "\\end{tabular}", f"\\par\\footnotesize {escape_latex(NOTES)}", "\\end{table}"]
     return "\n".join(lines) + "\n"

@@ -97,13 +97,18 @@ def _tex_escape(s: str) -> str:
 
 
 def to_latex(df: pd.DataFrame, title: str, notes: Sequence[str]) -> str:
+    from sahel_causal.report.latex import stacked_header
+
     cols = list(df.columns)
-    out = ["\\begin{table}[!htbp]\\centering\\small", f"\\caption{{{_tex_escape(title)}}}",
-           "\\begin{tabular}{l" + "r" * (len(cols) - 1) + "}", "\\hline",
-           " & ".join(_tex_escape(c) for c in cols) + " \\\\", "\\hline"]
+    # headers stacked over lines (makecell) so that long outcome names do not widen the number columns,
+    # row labels wrap in a fixed-width first column: the tables fit a portrait page at footnotesize
+    out = ["\\begin{table}[!htbp]\\centering\\footnotesize", f"\\caption{{{_tex_escape(title)}}}",
+           "\\setlength{\\tabcolsep}{4pt}",
+           "\\begin{tabular}{>{\\raggedright\\arraybackslash}p{3.2cm}" + "r" * (len(cols) - 1) + "}", "\\hline",
+           " & ".join([_tex_escape(cols[0])] + [stacked_header(c, 10) for c in cols[1:]]) + " \\\\", "\\hline"]
     for _, r in df.iterrows():
         out.append(" & ".join(_tex_escape(r[c]) for c in cols) + " \\\\")
-    out += ["\\hline", "\\end{tabular}", "\\begin{minipage}{0.95\\linewidth}\\footnotesize"]
+    out += ["\\hline", "\\end{tabular}\\par\\smallskip", "\\begin{minipage}{0.95\\linewidth}\\scriptsize"]
     out += [_tex_escape(n) + "\\par" for n in notes]
     out += ["\\end{minipage}", "\\end{table}"]
     return "\n".join(out) + "\n"

@@ -49,3 +49,19 @@ def escape_latex(value: object) -> str:
 def latex_label(value: object) -> str:
     """A string safe inside ``\\label{...}``: characters other than letters, digits, ``_ . : -`` become ``-``."""
     return _LABEL_UNSAFE.sub("-", str(value))
+
+
+def stacked_header(value: object, width: int = 12) -> str:
+    """A column header, escaped, broken at spaces into lines of about ``width`` characters and set
+    with ``\\makecell`` (package makecell), so that long headers such as "ACLED civilian fatalities
+    (log)" do not set the width of a column of short numbers. A header that fits stays one line."""
+    words = str(value).split()
+    lines: list[str] = []
+    for w in words:
+        if lines and len(lines[-1]) + 1 + len(w) <= width:
+            lines[-1] += " " + w
+        else:
+            lines.append(w)
+    if len(lines) <= 1:
+        return escape_latex(value)
+    return r"\makecell[b]{" + r" \\ ".join(escape_latex(s) for s in lines) + "}"

@@ -79,7 +79,9 @@ def to_markdown(df: pd.DataFrame, title: str, notes: list[str]) -> str:
 
 
 def to_latex(df: pd.DataFrame, title: str, notes: list[str]) -> str:
-    cols = "l" + "l" * (len(df.columns) - 1)
+    # wrapping columns: the statistic labels and the leave-one-out ranges are long sentences
+    rag = r">{\raggedright\arraybackslash}"  # package array
+    cols = rag + "p{5.6cm}" + (rag + "p{4.4cm}") * (len(df.columns) - 1)
     lines = [r"\begin{table}[htbp]", r"\centering", r"\small", rf"\caption{{{tex_escape(title)}}}",
              rf"\begin{{tabular}}{{{cols}}}", r"\hline",
              " & ".join(tex_escape(c) for c in df.columns) + r" \\", r"\hline"]

@@ -4,9 +4,11 @@ The manuscript never types a result. It writes ``\\R{table2_coups/lpm/train_pc_l
 and this module defines that key from the published CSV, formatted as the tables format it. A
 key is ``<file stem>/<row key ...>/<column>`` where the row key is the table's identifying text
 columns (``model``/``term`` for the tables of estimates, ``sample``/``variable`` for Table 1;
-for other CSVs every text column); each numeric column gives one macro, and the columns in
+for other CSVs the fewest text columns, earliest first, that identify the rows); each numeric column gives one macro, and the columns in
 :data:`PERCENT` also a ``<column>_pct`` version (times 100, one decimal: probabilities and
-log points read as percentages). A reader can find any number of the PDF by its key: the file
+log points read as percentages). A CSV of pre-formatted text cells only (``multiverse_summary.csv``)
+gives one text macro per cell, ``<stem>/<row key>/<column>``. Derived numbers (the leave-one-out
+extremes of ``influence_loo.csv``, :func:`loo_extremes`) say how they are derived. A reader can find any number of the PDF by its key: the file
 is ``results/tables/<file stem>.csv`` (or ``results/figures/``), the row and the column are in the key.
 
 Formatting: p-values with three decimals (``<0.001`` below); counts with thousands separators;
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from sahel_causal.report.latex import escape_latex
 from sahel_causal.report.results_table import decimals_for, fmt_fixed, fmt_p
 
 PREFIX = "sc@"
@@ -62,12 +65,25 @@ def _tex_value(text: str) -> str:
     return "$-$" + text[1:] if text.startswith("-") else text
 
 
+def _is_text(s: pd.Series) -> bool:
+    """A text column, whether pandas read it as ``object`` or (pandas >= 3) as the ``str`` dtype."""
+    return not pd.api.types.is_bool_dtype(s) and (s.dtype == object or pd.api.types.is_string_dtype(s))
+
+
 def key_columns(df: pd.DataFrame) -> tuple[str, ...]:
-    """The identifying columns of a results CSV (see the module docstring)."""
+    """The identifying columns of a results CSV (see the module docstring): a preferred pair if it
+    identifies the rows, else the smallest set of text columns (earliest columns first) that does,
+    else every text column."""
+    from itertools import combinations
+
     for cols in KEY_PREFERENCE:
         if set(cols) <= set(df.columns) and not df.duplicated(list(cols)).any():
             return cols
-    text = tuple(c for c in df.columns if df[c].dtype == object)
+    text = tuple(c for c in df.columns if _is_text(df[c]))
+    for r in range(1, min(len(text), 4) + 1):
+        for cols in combinations(text, r):
+            if not df.duplicated(list(cols)).any():
+                return cols
     return text
 
 
@@ -83,14 +99,40 @@ def numbers_from_csv(stem: str, df: pd.DataFrame) -> dict[str, str]:
     keys = key_columns(df)
     out: dict[str, str] = {}
     numeric = [c for c in df.columns if c not in keys and pd.api.types.is_numeric_dtype(df[c])]
+    text_values = [c for c in df.columns if c not in keys] if not numeric and keys else []
     for _, row in df.iterrows():
         base = "/".join([stem, *(_safe(row[k]) for k in keys)])
+        for col in text_values:  # a table of pre-formatted text cells (e.g. multiverse_summary.csv)
+            if pd.notna(row[col]) and str(row[col]).strip():
+                out[f"{base}/{_safe(col)}"] = escape_latex(row[col])
         for col in numeric:
             v = row[col]
             out[f"{base}/{col}"] = format_number(col, v)
             if col in PERCENT and pd.notna(v):
                 pct = 100 * float(v)
                 out[f"{base}/{col}_pct"] = fmt_fixed(pct, 2 if abs(pct) < 10 else 1)
+    return out
+
+
+def loo_extremes(stem: str, df: pd.DataFrame, value: str = "effect_1sd_without",
+                 group: str = "model", unit: str = "country_left_out") -> dict[str, str]:
+    """Derived numbers of a leave-one-out table (``influence_loo.csv``): for each ``group``, the
+    smallest and largest ``value`` over the left-out units and the unit that gives each, as
+    ``<stem>/<group>/min/<value>``, ``<stem>/<group>/min/unit`` (and ``max``)."""
+    if not {value, group, unit} <= set(df.columns):
+        return {}
+    out: dict[str, str] = {}
+    for g, d in df.groupby(group, sort=True):
+        d = d.dropna(subset=[value])
+        if d.empty:
+            continue
+        for which, idx in (("min", d[value].idxmin()), ("max", d[value].idxmax())):
+            v = float(d.loc[idx, value])
+            out[f"{stem}/{_safe(g)}/{which}/{value}"] = format_number(value, v)
+            if value in PERCENT or value.startswith("effect"):
+                pct = 100 * v
+                out[f"{stem}/{_safe(g)}/{which}/{value}_pct"] = fmt_fixed(pct, 2 if abs(pct) < 10 else 1)
+            out[f"{stem}/{_safe(g)}/{which}/unit"] = escape_latex(d.loc[idx, unit])
     return out
 
 
@@ -131,6 +173,8 @@ def numbers_tex(tables: Mapping[str, pd.DataFrame], constants: Mapping[str, str]
         values.update(verdicts_from_csv(stem, df))
     for stem, df in sorted(tables.items()):
         values.update(numbers_from_csv(stem, df))
+    if "influence_loo" in tables:
+        values.update(loo_extremes("influence_loo", tables["influence_loo"]))
     lines = ["% Generated by sahel_causal/report/numbers.py from the results CSVs: do not edit.",
              "% Use in the text as \\R{<key>}; keys are <csv stem>/<row key>/<column>.",
              f"% {len(values)} numbers."]

@@ -115,23 +115,33 @@ def table6_markdown(table: Table) -> str:
 
 
 def table6_latex(table: Table) -> str:
-    """A booktabs ``table*`` with section headings; fits a landscape A4/letter page at ``\\scriptsize``."""
+    """A booktabs ``longtable`` with section headings, set at ``\\scriptsize`` for a landscape
+    letter/A4 page; it breaks across pages (the header repeats), so it needs the packages
+    ``longtable``, ``booktabs``, ``array`` and ``makecell``."""
+    from sahel_causal.report.latex import stacked_header
     from sahel_causal.report.tables import tex_escape
 
     cols = list(table.body.columns)
-    align = "p{4.3cm}p{1.9cm}l" + "r" * (len(cols) - 3)
-    out = [r"\begin{table*}[htbp]", r"\centering", rf"\caption{{{tex_escape(table.title)}}}",
-           rf"\label{{tab:{table.name}}}", r"\scriptsize", r"\setlength{\tabcolsep}{2.5pt}", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-           " & ".join(tex_escape(c) for c in cols) + r" \\"]
+    n = len(cols)
+    rag = r">{\raggedright\arraybackslash}"
+    align = f"{rag}p{{3.8cm}}{rag}p{{1.7cm}}l" + "r" * (n - 3)
+    header = " & ".join([tex_escape(c) for c in cols[:2]] + [stacked_header(c, 7) for c in cols[2:]]) + r" \\"
+    short = tex_escape(table.title.split(".")[0] + " (continued)")
+    out = [r"\begingroup", r"\scriptsize", r"\setlength{\tabcolsep}{2pt}", r"\setlength{\LTcapwidth}{\linewidth}",
+           rf"\begin{{longtable}}{{{align}}}",
+           rf"\caption{{{tex_escape(table.title)}}}\label{{tab:{table.name}}} \\", r"\toprule", header, r"\midrule",
+           r"\endfirsthead", rf"\multicolumn{{{n}}}{{l}}{{\textit{{{short}}}}} \\", r"\toprule", header, r"\midrule",
+           r"\endhead", r"\midrule", rf"\multicolumn{{{n}}}{{r}}{{\textit{{continued on the next page}}}} \\",
+           r"\endfoot", r"\bottomrule", r"\endlastfoot"]
     for row in table.body.itertuples(index=False):
         if _is_section(row[0]):
             out.append(r"\midrule")
-            out.append(rf"\multicolumn{{{len(cols)}}}{{l}}{{\textit{{{tex_escape(str(row[0])[4:])}}}}} \\")
+            out.append(rf"\multicolumn{{{n}}}{{l}}{{\textit{{{tex_escape(str(row[0])[4:])}}}}} \\")
         else:
             out.append(" & ".join(tex_escape(v) for v in row) + r" \\")
-    out += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip\parbox{\linewidth}{\footnotesize "]
-    out.extend(tex_escape(n) + r"\\" for n in table.notes)
+    out += [r"\end{longtable}", r"\par\footnotesize"]
+    out.extend(tex_escape(n_) + r"\par" for n_ in table.notes)
     if table.provenance:
-        out.append(tex_escape("Provenance: " + "; ".join(f"{k} {v}" for k, v in table.provenance.items())))
-    out += ["}", r"\end{table*}"]
+        out.append(tex_escape("Provenance: " + "; ".join(f"{k} {v}" for k, v in table.provenance.items())) + r"\par")
+    out += [r"\endgroup"]
     return "\n".join(out) + "\n"

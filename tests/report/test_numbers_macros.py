@@ -60,3 +60,37 @@ def test_verdict_rule_and_panel_facts() -> None:
     panel = pd.DataFrame({"iso3": ["A", "A", "B"], "year": [1990, 1991, 1990]})
     assert panel_numbers(panel) == {"panel/n_rows": "3", "panel/n_states": "2", "panel/first_year": "1990",
                                     "panel/last_year": "1991"}
+
+
+def test_text_key_columns_read_by_pandas_are_found_and_minimal() -> None:
+    """pandas >= 3 reads text as the ``str`` dtype, not ``object``: every row of a generic CSV must still
+    get its own key (a regression collapsed all rows of calibration.csv into one key, the last row's)."""
+    import io
+
+    csv = ("design,label,method,size,in_band\n"
+           "africa,Africa-wide LPM,crv1,0.044,True\n"
+           "africa,Africa-wide LPM,wild,0.03,True\n"
+           "sahel,Sahel partners,crv1,0.121,False\n")
+    df = pd.read_csv(io.StringIO(csv))
+    assert key_columns(df) == ("design", "method")
+    nums = numbers_from_csv("calibration", df)
+    assert nums["calibration/africa/crv1/size"] == "0.044"
+    assert nums["calibration/sahel/crv1/size"] == "0.12"
+    assert "calibration/size" not in nums
+
+
+def test_text_only_tables_and_leave_one_out_extremes() -> None:
+    from sahel_causal.report.numbers import loo_extremes
+
+    summ = pd.DataFrame({"statistic": ["Share with positive estimate", "Leave one country out: range"],
+                         "Coups": ["59.7%", "0.0026 (without GAB) to 0.025 (without MRT)"]})
+    nums = numbers_from_csv("multiverse_summary", summ)
+    assert nums["multiverse_summary/share_with_positive_estimate/coups"] == r"59.7\%"
+    assert nums["multiverse_summary/leave_one_country_out_range/coups"].endswith("(without MRT)")
+    loo = pd.DataFrame({"model": ["lpm"] * 3, "country_left_out": ["AGO", "GAB", "MRT"],
+                        "effect_1sd_without": [0.004, 0.001, 0.007]})
+    ext = loo_extremes("influence_loo", loo)
+    assert ext["influence_loo/lpm/min/unit"] == "GAB" and ext["influence_loo/lpm/max/unit"] == "MRT"
+    assert ext["influence_loo/lpm/min/effect_1sd_without_pct"] == "0.10"
+    tex = numbers_tex({"multiverse_summary": summ, "influence_loo": loo})
+    assert r"{59.7\%}" in tex and "influence_loo/lpm/max/effect_1sd_without" in defined_keys(tex)
