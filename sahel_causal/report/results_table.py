@@ -314,7 +314,8 @@ class JournalTable:
             out += [r"\begin{table}[p]", r"\centering", rf"\caption*{{{title}}}"]
             if i == 0:
                 out.append(rf"\label{{tab:{self.name}}}")
-            out += [r"\footnotesize", r"\setlength{\tabcolsep}{3pt}"]
+            # tighter rows so that the last panel and its notes fit a portrait page
+            out += [r"\footnotesize", r"\setlength{\tabcolsep}{3pt}", r"\renewcommand{\arraystretch}{0.88}"]
             if p.title:
                 first, last = p.columns[0][0], p.columns[-1][0]
                 out.append(rf"\textit{{{p.title}: columns {first}--{last}}}\par\smallskip")

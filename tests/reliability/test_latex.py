@@ -29,7 +29,7 @@ WRITER_COMMANDS = {"begin", "end", "centering", "caption", "label", "small", "to
                    "textasciicircum", "textless", "textgreater", "textbar",
                    # the journal layout of Tables 2-4 (great_tables' tabular* with makecell headers)
                    "setlength", "tabcolsep", "extracolsep", "fill", "cmidrule", "multicolumn", "makecell",
-                   "textit", "scriptsize", "raggedright", "addlinespace"}
+                   "textit", "scriptsize", "raggedright", "addlinespace", "renewcommand", "arraystretch"}
 
 
 def test_every_special_character_is_escaped():
