@@ -163,10 +163,11 @@ def reproduce(raw_dir: str | Path | None = None, progress: Progress = lambda _m:
 
     tasks = TASKS if tasks is None else tasks
     written: list[Path] = []
+    # bad input is refused before anything (the lock file included) is written
+    if raw_dir is not None and not Path(raw_dir).expanduser().is_dir():
+        raise RawDataError(f"raw-data directory {raw_dir} does not exist: check --raw-dir")
+    raw = find_raw_dir(raw_dir)
     with writing.output_lock(results_dir):
-        if raw_dir is not None and not Path(raw_dir).expanduser().is_dir():
-            raise RawDataError(f"raw-data directory {raw_dir} does not exist: check --raw-dir")
-        raw = find_raw_dir(raw_dir)
         if rebuild and raw is not None and raw.is_dir():
             written += build_processed(raw, progress)
         else:

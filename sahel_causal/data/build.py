@@ -15,7 +15,7 @@ import pandas as pd
 from sahel_causal.data import money
 from sahel_causal.data.datalog import DataLog
 from sahel_causal.data.panel import Builder, add_source, check_unique, deflate_columns, order_columns, round_floats, spine
-from sahel_causal.data.registry import registry
+from sahel_causal.data import registry as _registry  # looked up at call time (tests re-pin sources)
 from sahel_causal.paths import CORRECTIONS_CSV, REFERENCE_DIR
 
 
@@ -141,7 +141,7 @@ def build_panel(raw_dir: Path, log: DataLog, progress: Callable[[str], None] = l
     month = month[month["iso3"].notna()].sort_values(["iso3", "year", "month"], ignore_index=True)
     check_unique(month, "country-month panel", ["iso3", "year", "month"])
     ids = sorted({s for b in specs for s in b.source_ids} | {"us_cpi", "acled"})
-    reg = registry()
+    reg = _registry.registry()
     inputs = [(sid, f.path, f.sha256) for sid in ids for f in reg[sid].files]
     from sahel_causal.data.coup_events import make_coup_events
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sahel_causal.data.registry import registry
+from sahel_causal.data import registry as _registry  # looked up at call time (tests re-pin sources)
 from sahel_causal.errors import SchemaError
 from sahel_causal.paths import DATA_DIR
 
@@ -45,7 +45,7 @@ def make_codebook(panel: pd.DataFrame, column_sources: dict[str, str] | None = N
             f"codebook out of sync with the panel: columns without a definition {undefined}; "
             f"definitions without a column {unused}. Edit {path.name}."
         )
-    reg = registry()
+    reg = _registry.registry()
     rows = []
     for col in panel.columns:
         d = defs.loc[col]

@@ -256,3 +256,15 @@ def test_honest_figure_data_rows_have_unique_keys_and_feed_the_sentence():
     assert "pointwise 95% CI +0.23 to +1.83 log points" in text
     assert "excludes zero only up to Mbar = 0 (+0.24 to +1.82 log points), not at Mbar = 0.25" in text
     assert "under smoothness the robust set includes zero for every M from 0 to 0.5" in text
+
+
+def test_firth_p_value_carries_its_calibrated_size():
+    """The Firth logit's CRV1 p-value rests on a test whose calibrated size is far from 5%: the summary
+    says so, with the size taken from the calibration table (and nothing without one)."""
+    import pandas as pd
+
+    from sahel_causal.report.summary import _size_caveat
+
+    cal = pd.DataFrame({"design": ["firth", "africa_lpm"], "method": ["crv1", "crv1"], "size": [0.425, 0.045]})
+    assert "42.5%" in _size_caveat(cal, "firth", "crv1") and "not informative" in _size_caveat(cal, "firth", "crv1")
+    assert _size_caveat(cal, "africa_lpm", "crv1") == "" and _size_caveat(None, "firth", "crv1") == ""
