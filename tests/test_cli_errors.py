@@ -109,3 +109,16 @@ def test_parquet_panel_is_read_like_csv(tmp_path):
     df.to_parquet(tmp_path / "p.parquet")
     df.to_csv(tmp_path / "p.csv", index=False)
     pd.testing.assert_frame_equal(read_panel_file(tmp_path / "p.parquet"), read_panel_file(tmp_path / "p.csv"))
+
+
+def test_reproduce_check_compares_only_what_reproduce_makes():
+    """`reproduce --check` ignores MANIFEST.json (it names the folder it describes) and the calibration
+    tables (made by `make calibration`, not by reproduce), and keeps every listed output."""
+    from sahel_causal.cli import _only_reproduced
+    from sahel_causal.review.check import CheckReport
+
+    r = CheckReport(missing=("tables/calibration.csv", "tables/table2_coups.csv"), extra=(),
+                    different=("MANIFEST.json", "figures/figure1_trends.png"), same=80)
+    kept = _only_reproduced(r)
+    assert kept.missing == ("tables/table2_coups.csv",) and kept.different == ("figures/figure1_trends.png",)
+    assert _only_reproduced(CheckReport((), (), ("MANIFEST.json",), 90)).ok
