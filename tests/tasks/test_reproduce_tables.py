@@ -20,8 +20,9 @@ def test_table_regenerates_identically(spec_id, tmp_path):
     from sahel_causal.tasks.published import estimate_table, write_table_result
 
     writing.allow(tmp_path)
-    tr = estimate_table(spec_id, load_panel(), sha256_file(PANEL_CSV))
-    files = write_table_result(tr, tmp_path, sha256_file(ANALYSIS_DIR / "specs" / f"{spec_id}.toml"))
+    panel = load_panel()
+    tr = estimate_table(spec_id, panel, sha256_file(PANEL_CSV))
+    files = write_table_result(tr, tmp_path, sha256_file(ANALYSIS_DIR / "specs" / f"{spec_id}.toml"), panel=panel)
     for f in files:
         committed = RESULTS_DIR / f.relative_to(tmp_path)
         assert f.read_bytes() == committed.read_bytes(), f"{committed} differs from a fresh run"
