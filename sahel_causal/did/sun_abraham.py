@@ -104,7 +104,10 @@ def sun_abraham(
     est = A @ b
     Vagg = A @ V @ A.T
     catt = [
-        {"cohort": c[0], "e": c[1], "estimate": float(b[j]), "std_error": float(np.sqrt(V[j, j])), "n": float(counts[j])}
+        # a cell identified by one treated cluster has no cluster-robust variance (V[j, j] is zero up to
+        # rounding, sometimes slightly negative): its SE is reported as missing, without a warning
+        {"cohort": c[0], "e": c[1], "estimate": float(b[j]),
+         "std_error": float(np.sqrt(V[j, j])) if V[j, j] >= 0 else float("nan"), "n": float(counts[j])}
         for j, c in enumerate(cells)
     ]
     dropped = list(P.dropped)
