@@ -78,4 +78,25 @@ def codebook_markdown(cb: pd.DataFrame) -> str:
         years = f"{r.first_year}-{r.last_year}" if pd.notna(r.first_year) else "-"
         lines.append(f"| `{r.name}` | {r.meaning} | {r.unit} | {r.source} | {years} | {r.n_nonmissing}/{r.n_rows} "
                      f"| {r.missing} | {r.transformation} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _companions()) + "\n"
+
+
+def _companions() -> list[str]:
+    """The companion files written next to the panel by the same build."""
+    from sahel_causal.data.coup_events import CODEBOOK as COUPS
+
+    month = [("iso3", "ISO 3166-1 alpha-3 code of the state", "code"), ("year", "Calendar year", "year"),
+             ("month", "Calendar month", "1-12"),
+             ("acled_pv_events", "ACLED political-violence events in the month (battles, explosions/remote violence, "
+              "violence against civilians)", "count"),
+             ("acled_month_complete", "False for the release month (October 2025), whose counts are incomplete",
+              "bool")]
+    out = ["", "## Companion files", ""]
+    for name, what, rows in (("data/processed/coup_events.csv", "coup attempts in African states with their "
+                              "dates (Powell & Thyne; used by Figure 2)", COUPS),
+                             ("data/processed/panel_country_month.csv", "ACLED country-month aggregates (used by "
+                              "Table 6)", month)):
+        out += [f"### `{name}`: {what}", "", "| column | meaning | unit |", "|---|---|---|"]
+        out += [f"| `{c}` | {m} | {u} |" for c, m, u in rows]
+        out.append("")
+    return out[:-1]

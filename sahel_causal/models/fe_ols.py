@@ -159,14 +159,19 @@ def singleton_mask(frame: pd.DataFrame, fe: Sequence[str]) -> np.ndarray:
     it may create new singletons in another fixed effect, so the search repeats until none
     is left.
     """
-    keep = np.ones(len(frame), dtype=bool)
     if not fe:
-        return ~keep
-    codes = [pd.factorize(frame[f], sort=True)[0] for f in fe]
+        return np.zeros(len(frame), dtype=bool)
+    return singleton_mask_codes([pd.factorize(frame[f], sort=True)[0] for f in fe])
+
+
+def singleton_mask_codes(codes: Sequence[np.ndarray]) -> np.ndarray:
+    """:func:`singleton_mask` on integer level codes (one array per fixed effect, codes >= 0)."""
+    n = len(codes[0]) if codes else 0
+    keep = np.ones(n, dtype=bool)
     while True:
         changed = False
         for c in codes:
-            counts = np.bincount(c[keep], minlength=c.max() + 1 if len(c) else 0)
+            counts = np.bincount(c[keep], minlength=int(c.max()) + 1 if len(c) else 0)
             single = keep & (counts[c] == 1)
             if single.any():
                 keep &= ~single

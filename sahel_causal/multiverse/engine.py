@@ -132,18 +132,10 @@ def plan(grid: pd.DataFrame, prep: Prepared, chunk_groups: int = 64) -> list[Chu
 
 
 def singletons(codes: list[np.ndarray]) -> np.ndarray:
-    """Rows that are alone in a level of some fixed effect, found iteratively (as ``fe_ols.singleton_mask``)."""
-    keep = np.ones(len(codes[0]), dtype=bool)
-    while True:
-        changed = False
-        for c in codes:
-            counts = np.bincount(c[keep], minlength=int(c.max()) + 1)
-            single = keep & (counts[c] == 1)
-            if single.any():
-                keep &= ~single
-                changed = True
-        if not changed:
-            return ~keep
+    """Rows that are alone in a level of some fixed effect, found iteratively (``fe_ols``'s own rule)."""
+    from sahel_causal.models.fe_ols import singleton_mask_codes
+
+    return singleton_mask_codes(codes)
 
 
 # --------------------------------------------------------------------------- within transformation
