@@ -417,6 +417,104 @@ def _attach_wild(res: EstimationResult, sample: pd.DataFrame, model: ModelSpec, 
     return res
 
 
+def _ri_batch_statistic(used: pd.DataFrame, ui: np.ndarray, ti: np.ndarray, n_years: int, unit: str, fe: tuple,
+                        control_cols: list[str], moderators: list[np.ndarray], q: np.ndarray, yq: np.ndarray,
+                        cl: np.ndarray, ssc: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The randomization-inference statistic for m permutations at once: (m, G, T) permuted paths ->
+    (m,) CRV1 t-statistics of the first permuted column, equal (up to rounding) to the one-at-a-time
+    ``stat_fn`` of :func:`_attach_ri` (tests/test_estimation_fixes.py compares the whole null distribution).
+
+    The permuted treatment column (and its interactions with ``moderators``) is residualised on the
+    nuisance space span(Z) of the fit (intercept, controls, fixed-effect dummies; orthonormal basis
+    ``q``); ``yq`` is the outcome residualised on it. With the unit fixed effect among ``fe`` this is done
+    in two steps (Frisch-Waugh-Lovell): span(Z) = span(unit dummies) + span(M_unit W) with W the controls
+    and the other fixed effects' dummies, so ``M_Z x = M_unit x - q2 q2' M_unit x`` where ``M_unit x``
+    subtracts unit means and ``q2`` is an orthonormal basis of ``M_unit W`` (about 25 columns instead of
+    about 80). Rows are sorted by unit once, so unit means and (when clusters are units) cluster scores
+    are segment sums (``np.add.reduceat``) instead of products with (G, n) indicator matrices. Everything
+    is computed in (m, n) layout, one row per permutation.
+    """
+    n = len(used)
+    order = np.argsort(ui, kind="stable")
+    ui_s, ti_s, yq_s, cl_s = ui[order], ti[order], yq[order], cl[order]
+    flat_idx = ui_s * n_years + ti_s
+    mods = [m[order] for m in moderators]
+    starts = np.flatnonzero(np.r_[True, ui_s[1:] != ui_s[:-1]])
+    counts = np.diff(np.r_[starts, n])
+    by_unit = unit in fe
+    if by_unit:
+        W = [used[c].to_numpy(float)[order] for c in control_cols]
+        for f in fe:
+            if f != unit:
+                fc = pd.factorize(used[f].to_numpy()[order], sort=True)[0]
+                W.append(np.eye(fc.max() + 1)[fc][:, 1:])
+        if W:
+            Wm = np.column_stack(W)
+            Wt = Wm - np.repeat(np.add.reduceat(Wm, starts, axis=0) / counts[:, None], counts, axis=0)
+            q2, r2 = np.linalg.qr(Wt)
+            d2 = np.abs(np.diag(r2))
+            basis = q2[:, d2 > max(Wt.shape) * np.finfo(float).eps * d2.max()] if d2.size and d2.max() > 0 \
+                else q2[:, :0]
+        else:
+            basis = np.zeros((n, 0))
+    else:
+        basis = q[order]
+    basis = np.ascontiguousarray(basis)
+    basis_T = np.ascontiguousarray(basis.T)
+    # cluster scores: segment sums when the rows of a cluster are contiguous after sorting by unit
+    c_starts = np.flatnonzero(np.r_[True, cl_s[1:] != cl_s[:-1]])
+    contiguous = len(c_starts) == len(np.unique(cl_s))
+    S_T = None
+    if not contiguous:
+        S_T = np.zeros((n, int(cl_s.max()) + 1))
+        S_T[np.arange(n), cl_s] = 1.0
+
+    def scores(u: np.ndarray) -> np.ndarray:  # (m, n) -> (m, G) sums within clusters
+        return np.add.reduceat(u, c_starts, axis=1) if contiguous else u @ S_T
+
+    def residualised(block: np.ndarray) -> list[np.ndarray]:
+        m = block.shape[0]
+        x = np.take(block.reshape(m, -1), flat_idx, axis=1)  # (m, n)
+        out = []
+        for c in [x, *[x * mod[None, :] for mod in mods]]:
+            if by_unit:
+                c = c - np.repeat(np.add.reduceat(c, starts, axis=1) / counts[None, :], counts, axis=1)
+            out.append(c - (c @ basis) @ basis_T if basis.shape[1] else c)
+        return out
+
+    def batch_fn(block: np.ndarray) -> np.ndarray:
+        Xt = residualised(block)
+        k = len(Xt)
+        m = block.shape[0]
+        if k == 1:  # one permuted column: closed form, no small linear systems
+            x = Xt[0]
+            sxx = np.einsum("mn,mn->m", x, x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                beta1 = (x @ yq_s) / sxx
+                sc1 = scores(x * (yq_s[None, :] - x * beta1[:, None]))  # (m, G) cluster scores
+                var1 = ssc * np.einsum("mg,mg->m", sc1, sc1) / (sxx * sxx)
+                t1 = beta1 / np.sqrt(var1)
+            return np.where((sxx > 0) & (var1 > 0), t1, math.nan)
+        A = np.empty((m, k, k))
+        b = np.empty((m, k))
+        for i in range(k):
+            b[:, i] = Xt[i] @ yq_s
+            for j in range(i, k):
+                A[:, i, j] = A[:, j, i] = np.einsum("mn,mn->m", Xt[i], Xt[j])
+        out = np.full(m, math.nan)
+        ok = np.linalg.matrix_rank(A) == k
+        inv = np.linalg.inv(A[ok])
+        beta = np.einsum("mij,mj->mi", inv, b[ok])
+        e = yq_s[None, :] - sum(Xt[i][ok] * beta[:, i][:, None] for i in range(k))
+        sc = np.stack([scores(Xt[i][ok] * e) for i in range(k)], axis=2)  # (m, G, k)
+        h = np.einsum("mj,mgj->mg", inv[:, 0, :], sc)
+        var = ssc * np.einsum("mg,mg->m", h, h)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[ok] = np.where(var > 0, beta[:, 0] / np.sqrt(var), math.nan)
+        return out
+    return batch_fn
+
+
 def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, model: ModelSpec, regs: list[str],
                fe: tuple, cluster: str, spec: TableSpec) -> EstimationResult:
     """Permute the first treatment's country paths; interactions of it with moderators follow it."""
@@ -493,47 +591,11 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
         V = ssc * (inv @ (s.T @ s) @ inv)
         return float(beta[0] / math.sqrt(V[0, 0])) if V[0, 0] > 0 else math.nan
 
-    S = np.zeros((G, len(yv)))
-    S[cl, np.arange(len(yv))] = 1.0
     yq = y_t - q @ (q.T @ y_t)
-
-    qT = np.ascontiguousarray(q.T)
-
-    def batch_fn(block: np.ndarray) -> np.ndarray:
-        """stat_fn for m permutations at once: (m, G, T) paths -> (m,) CRV1 t, by matrix products."""
-        d = np.ascontiguousarray(block[:, ui, ti].T)  # (n, m)
-        cols = [d, *[d * mod[:, None] for mod in moderators]]
-        Xt = [c - q @ (qT @ c) for c in cols]
-        k = len(Xt)
-        if k == 1:  # one permuted column: closed form, no small linear systems
-            x = Xt[0]
-            sxx = np.einsum("nm,nm->m", x, x)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                beta1 = (yq @ x) / sxx
-                sc1 = S @ (x * (yq[:, None] - x * beta1[None, :]))  # (G, m) cluster scores
-                var1 = ssc * np.einsum("gm,gm->m", sc1, sc1) / (sxx * sxx)
-                t1 = beta1 / np.sqrt(var1)
-            return np.where((sxx > 0) & (var1 > 0), t1, math.nan)
-        A = np.empty((d.shape[1], k, k))
-        b = np.empty((d.shape[1], k))
-        for i in range(k):
-            b[:, i] = Xt[i].T @ yq
-            for j in range(i, k):
-                A[:, i, j] = A[:, j, i] = np.einsum("nm,nm->m", Xt[i], Xt[j])
-        out = np.full(d.shape[1], math.nan)
-        ok = np.linalg.matrix_rank(A) == k
-        inv = np.linalg.inv(A[ok])
-        beta = np.einsum("mij,mj->mi", inv, b[ok])
-        e = yq[:, None] - sum(Xt[i][:, ok] * beta[:, i][None, :] for i in range(k))
-        sc = np.stack([S @ (Xt[i][:, ok] * e) for i in range(k)], axis=2)  # (G, m, k)
-        h = np.einsum("mj,gmj->gm", inv[:, 0, :], sc)
-        var = ssc * np.einsum("gm,gm->m", h, h)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[ok] = np.where(var > 0, beta[:, 0] / np.sqrt(var), math.nan)
-        return out
+    batch_fn = _ri_batch_statistic(used, ui, ti, len(years), unit, fe, control_cols, moderators, q, yq, cl, ssc)
 
     out = randomization_inference(stat_fn, paths, n_perm=ri.permutations, seed=ri.seed, unbalanced="within_support",
-                                  batch_stat_fn=batch_fn)
+                                  batch_stat_fn=batch_fn, batch_size=128)
     return res.with_inference("ri", base, float(out.p_value), math.nan, math.nan,
                               {"permutations": int(out.n_perm), "exact": bool(out.exact), "seed": int(ri.seed),
                                "statistic": "CRV1 t of the first treatment", "observed_statistic": float(out.stat),

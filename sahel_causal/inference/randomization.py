@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -160,6 +160,40 @@ def _exact_sources(
         yield source
 
 
+def _random_blocks(rng: np.random.Generator, n_rows: int, strata: list[NDArray[np.intp]], n_perm: int,
+                   chunk: int) -> Iterator[NDArray[np.intp]]:
+    """Yield ``n_perm`` random reassignments (source row of every cluster) as (m, G) blocks of at most
+    ``chunk`` rows.
+
+    Each permutation shuffles every stratum with ``rng.permutation``, strata in order, exactly as the
+    one-at-a-time loop did (a stratum of one cluster consumes no random numbers, so it is skipped):
+    the same seed gives the same permutations, and so the same p-values, as earlier versions.
+    """
+    multi = [m for m in strata if m.shape[0] > 1]
+    identity = np.arange(n_rows, dtype=np.intp)
+    done = 0
+    while done < n_perm:
+        m = min(chunk, n_perm - done)
+        block = np.tile(identity, (m, 1))
+        for row in block:
+            for members in multi:
+                row[members] = members[rng.permutation(members.shape[0])]
+        yield block
+        done += m
+
+
+def _blocks(sources: Iterable[NDArray[np.intp]], size: int) -> Iterator[NDArray[np.intp]]:
+    """Stack consecutive sources into (m, G) index blocks of at most ``size`` rows."""
+    pending: list[NDArray[np.intp]] = []
+    for src in sources:
+        pending.append(src)
+        if len(pending) >= size:
+            yield np.stack(pending)
+            pending = []
+    if pending:
+        yield np.stack(pending)
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -260,34 +294,18 @@ def randomization_inference(
         )
 
     exact = n_distinct <= exact_if_leq
-    identity = np.arange(paths.shape[0])
     stats = [observed]
-    pending: list[NDArray[np.intp]] = []
-
-    def evaluate(source: NDArray[np.intp], flush: bool = False) -> None:
-        if batch_stat_fn is None:
-            if source is not None:
-                stats.append(float(stat_fn(paths[source])))
-            return
-        if source is not None:
-            pending.append(source)
-        if pending and (flush or len(pending) >= batch_size):
-            block = paths[np.stack(pending)]  # (m, G, T)
-            stats.extend(float(v) for v in np.asarray(batch_stat_fn(block), dtype=np.float64))
-            pending.clear()
-
     if exact:
-        for source in _exact_sources(labels, strata):
-            if np.array_equal(labels[source], labels):
-                continue  # the observed assignment is already first
-            evaluate(source)
+        blocks = _blocks((s for s in _exact_sources(labels, strata)
+                          if not np.array_equal(labels[s], labels)),  # the observed assignment is already first
+                         batch_size)
     else:
-        for _ in range(int(n_perm)):
-            source = identity.copy()
-            for members in strata:
-                source[members] = members[rng.permutation(members.shape[0])]
-            evaluate(source)
-    evaluate(None, flush=True)
+        blocks = _random_blocks(rng, paths.shape[0], strata, int(n_perm), batch_size)
+    for block in blocks:
+        if batch_stat_fn is None:
+            stats.extend(float(stat_fn(paths[src])) for src in block)
+        else:
+            stats.extend(np.asarray(batch_stat_fn(paths[block]), dtype=np.float64).tolist())
     null = np.asarray(stats, dtype=np.float64)
     extreme = _extreme(null, observed, alternative)
     return RIResult(
