@@ -13,7 +13,8 @@ Step-down (absolute t): order the hypotheses by ``|t_m|`` descending; for the s-
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ def romano_wolf(t_obs: Sequence[float], t_boot: np.ndarray) -> np.ndarray:
 
 
 def table_family_pvalues(spec, panel: pd.DataFrame, *, weights: str = "webb", draws: int | None = None,
-                         seed: int | None = None) -> pd.DataFrame:
+                         seed: int | None = None, fitted: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Romano-Wolf adjusted p-values over the linear models of a table (each column's first treatment,
     or its interaction with the first treatment when the column has one).
 
@@ -49,6 +50,8 @@ def table_family_pvalues(spec, panel: pd.DataFrame, *, weights: str = "webb", dr
     columns, as the tables' wild bootstrap); one Webb (or Rademacher) weight per country and draw,
     shared by all models; ``draws``/``seed`` default to the spec's wild-bootstrap settings. Returns
     model, term, t, the single-test bootstrap p from the shared draws and the adjusted p.
+    ``fitted`` optionally maps model ids to the tables' fe_ols results of ``spec`` on ``panel`` (their
+    estimation samples are reused instead of refitting each model).
     """
     from sahel_causal.estimation import _used_index, _year_dummies
     from sahel_causal.inference.wild_bootstrap import draw_weights, wild_bootstrap_t_stats
@@ -68,7 +71,9 @@ def table_family_pvalues(spec, panel: pd.DataFrame, *, weights: str = "webb", dr
         sample = select_sample(df, model, spec, cluster).data
         regs = [*model.treatments, *model.controls]
         fe = tuple(model.fixed_effects)
-        res = fe_ols(sample, model.outcome, regs, fe=fe, cluster=cluster)
+        res = fitted.get(model.id) if fitted else None
+        if res is None:
+            res = fe_ols(sample, model.outcome, regs, fe=fe, cluster=cluster)
         sample = sample.loc[_used_index(res, sample)]
         data, dummies = _year_dummies(sample) if "year" in fe else (sample, [])
         other = tuple(f for f in fe if f != "year")

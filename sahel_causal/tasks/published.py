@@ -95,7 +95,8 @@ def family_pvalues(tr: Any, panel: pd.DataFrame | None) -> dict[tuple[str, str],
             sum(m.estimator == "ols" for m in tr.spec.models) < 2:
         return {}
     try:
-        fam = table_family_pvalues(tr.spec, panel)
+        fam = table_family_pvalues(tr.spec, panel, fitted={m.model.id: m.result for m in tr.models
+                                                           if m.model.estimator == "ols"})
     except SahelCausalError:
         return {}
     return {(str(r.model), str(r.term)): float(r.p_romano_wolf) for r in fam.itertuples(index=False)}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sahel_causal.inference.multiple_testing import romano_wolf
@@ -69,3 +70,6 @@ def test_table_family_on_the_panel_uses_shared_draws():
         assert row["t"] == pytest.approx(own.detail["observed_statistic"], rel=1e-8)
         assert abs(row["p_boot_shared"] - own.p_value) < 4 * np.sqrt(0.25 / 1999) + 0.01
         assert row["p_romano_wolf"] >= row["p_boot_shared"] - 1e-12
+    # the tables pass their own fits (no refits): the same family, to the last bit
+    reused = table_family_pvalues(spec, panel, fitted={mo.model.id: mo.result for mo in tr.models})
+    pd.testing.assert_frame_equal(reused, fam)
