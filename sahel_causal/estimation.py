@@ -228,10 +228,23 @@ def _refit_clogit_fast(ctx: estimators.FitContext, res: EstimationResult) -> Cal
                                                               start=start))
 
 
+def _refit_ppml_fast(ctx: estimators.FitContext) -> Callable[[pd.DataFrame], Any]:
+    """Leave-one-cluster-out PPML refits by IRLS with explicit dummies, warm-started at the full fit
+    (:mod:`sahel_causal.inference.ppml_fast`; irregular subsamples go through ``ppml`` itself)."""
+    from sahel_causal.inference.ppml_fast import ppml_refitter
+
+    m = ctx.model
+    return ppml_refitter(ctx.data, m.outcome, list(ctx.regressors), tuple(ctx.fixed_effects), _refit_ppml(ctx))
+
+
 def attach_crv3_refit_any(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
     """CRV3 of a nonlinear model: leave-one-cluster-out refits."""
-    refit = _refit_clogit_fast(ctx, res) if ctx.model.estimator == "conditional_logit" \
-        else _REFITS[ctx.model.estimator](ctx)
+    if ctx.model.estimator == "conditional_logit":
+        refit = _refit_clogit_fast(ctx, res)
+    elif ctx.model.estimator == "ppml":
+        refit = _refit_ppml_fast(ctx)
+    else:
+        refit = _REFITS[ctx.model.estimator](ctx)
     return _attach_crv3_refit(res, ctx.data, ctx.model, ctx.cluster, refit, ctx.alpha)
 
 
