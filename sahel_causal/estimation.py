@@ -228,7 +228,7 @@ def _refit_clogit_fast(ctx: estimators.FitContext, res: EstimationResult) -> Cal
                                                               start=start))
 
 
-def _refit_ppml_fast(ctx: estimators.FitContext) -> Callable[[pd.DataFrame], Any]:
+def _refit_ppml_fast(ctx: estimators.FitContext, res: EstimationResult) -> Callable[[pd.DataFrame], Any]:
     """Leave-one-cluster-out PPML refits by IRLS with explicit dummies, warm-started at the full fit
     (:mod:`sahel_causal.inference.ppml_fast`; irregular subsamples go through ``ppml`` itself)."""
     from sahel_causal.inference.ppml_fast import ppml_refitter
@@ -237,14 +237,37 @@ def _refit_ppml_fast(ctx: estimators.FitContext) -> Callable[[pd.DataFrame], Any
     return ppml_refitter(ctx.data, m.outcome, list(ctx.regressors), tuple(ctx.fixed_effects), _refit_ppml(ctx))
 
 
+def _refit_logit_cubic_fast(ctx: estimators.FitContext, res: EstimationResult) -> Callable[[pd.DataFrame], Any]:
+    """Leave-one-cluster-out refits of the pooled logit (``logit_cubic``) by Newton with analytic
+    derivatives (:mod:`sahel_causal.inference.logit_fast`): the design is built once, each refit takes
+    its rows (an indicator level without rows disappears, as in ``logit_design``), checks rank and
+    separation with the same outcome as :func:`pooled_logit` and starts at the full fit. The full
+    refits (:func:`_refit_logit_cubic`) stay the reference (tests, benchmarks); they are also used
+    when the sample's index is not unique."""
+    from types import SimpleNamespace
+
+    from sahel_causal.inference.logit_fast import PooledLogitRefits
+
+    if not ctx.data.index.is_unique:
+        return _refit_logit_cubic(ctx)
+    m = ctx.model
+    full = res.aux.get("params_full") if isinstance(res.aux, dict) else None
+    refits = PooledLogitRefits(ctx.data, m.outcome, list(ctx.regressors), duration="_duration",
+                               dummies=ctx.fixed_effects, cluster=ctx.cluster,
+                               start=full if isinstance(full, pd.Series) else None)
+    return lambda d: SimpleNamespace(coef=refits.coefficients(d))
+
+
+_FAST_REFITS = {"conditional_logit": _refit_clogit_fast, "logit_cubic": _refit_logit_cubic_fast,
+                "ppml": _refit_ppml_fast}
+
+
 def attach_crv3_refit_any(res: EstimationResult, ctx: estimators.FitContext) -> EstimationResult:
-    """CRV3 of a nonlinear model: leave-one-cluster-out refits."""
-    if ctx.model.estimator == "conditional_logit":
-        refit = _refit_clogit_fast(ctx, res)
-    elif ctx.model.estimator == "ppml":
-        refit = _refit_ppml_fast(ctx)
-    else:
-        refit = _REFITS[ctx.model.estimator](ctx)
+    """CRV3 of a nonlinear model: leave-one-cluster-out refits (analytic-Newton refits for the
+    conditional and pooled logits, warm-started IRLS for PPML, full refits otherwise; ``_REFITS``
+    holds the full refits, the reference)."""
+    est = ctx.model.estimator
+    refit = _FAST_REFITS[est](ctx, res) if est in _FAST_REFITS else _REFITS[est](ctx)
     return _attach_crv3_refit(res, ctx.data, ctx.model, ctx.cluster, refit, ctx.alpha)
 
 

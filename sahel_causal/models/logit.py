@@ -32,6 +32,9 @@ Estimated by statsmodels ``Logit`` (Newton, tolerance 1e-10) after a linear-prog
 separation (Konis 2007, via ``firthmodels.detect_separation``): separated data raise an error
 that points to :func:`sahel_causal.models.firth.firth_logit`. Cluster-robust variance with the
 same factor :math:`c` (statsmodels' default), :math:`K` counting all estimated parameters.
+The tables' leave-one-cluster-out refits (CRV3) reproduce this fit with analytic Newton steps
+(:mod:`sahel_causal.inference.logit_fast`), sharing :func:`check_logit_rank` and
+:func:`check_separation`.
 """
 from __future__ import annotations
 
@@ -431,21 +434,37 @@ def logit_design(frame: pd.DataFrame, regressors: Sequence[str], duration: str |
     return X
 
 
+POOLED_NOT_CONVERGED = "pooled logit did not converge; check for (quasi-)separation or use firth_logit"
+
+
+def check_logit_rank(X: np.ndarray, names: Sequence[str]) -> None:
+    """Raise if the design (intercept first) is rank deficient (``numpy.linalg.matrix_rank``)."""
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise SpecificationError(f"the logit design is rank deficient: {list(names)}")
+
+
+def check_separation(X: np.ndarray, y: np.ndarray, names: Sequence[str]) -> None:
+    """Raise if the data are (quasi-)completely separated: the linear program of Konis (2007)
+    (``firthmodels.detect_separation``) on the design without its first column, the intercept.
+    Its own errors (rank deficiency by its QR rule, an outcome that does not vary) propagate."""
+    from firthmodels import detect_separation
+
+    sep = detect_separation(X[:, 1:], y, fit_intercept=True)
+    if sep.separation:
+        order = list(names[1:]) + ["Intercept"]
+        infinite = [n for n, fin in zip(order, sep.is_finite) if not fin]
+        raise SpecificationError(f"separation: maximum-likelihood estimates are infinite for {infinite}; "
+                                 "use firth_logit (Firth-penalised logit) for these data")
+
+
 def _fit_pooled(sample: Sample, cfg: PooledLogitConfig, metadata: Mapping[str, Any] | None) -> EstimationResult:
     import statsmodels.api as sm
-    from firthmodels import detect_separation
 
     frame = sample.frame
     X = logit_design(frame, cfg.regressors, cfg.duration, cfg.dummies)
     y = frame[cfg.outcome].to_numpy(dtype=float)
-    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
-        raise SpecificationError(f"the logit design is rank deficient: {list(X.columns)}")
-    sep = detect_separation(X.iloc[:, 1:].to_numpy(), y, fit_intercept=True)
-    if sep.separation:
-        names = list(X.columns[1:]) + ["Intercept"]
-        infinite = [n for n, fin in zip(names, sep.is_finite) if not fin]
-        raise SpecificationError(f"separation: maximum-likelihood estimates are infinite for {infinite}; "
-                                 "use firth_logit (Firth-penalised logit) for these data")
+    check_logit_rank(X.to_numpy(), list(X.columns))
+    check_separation(X.to_numpy(), y, list(X.columns))
     if cfg.vcov == "CRV1":
         codes = pd.factorize(frame[cfg.cluster], sort=True)[0]
         cov = {"cov_type": "cluster", "cov_kwds": {"groups": codes}}
@@ -457,7 +476,7 @@ def _fit_pooled(sample: Sample, cfg: PooledLogitConfig, metadata: Mapping[str, A
         warnings.simplefilter("ignore")
         res = sm.Logit(y, X.to_numpy()).fit(method="newton", maxiter=200, tol=1e-10, disp=False, **cov)
     if not res.mle_retvals.get("converged", False):
-        raise SpecificationError("pooled logit did not converge; check for (quasi-)separation or use firth_logit")
+        raise SpecificationError(POOLED_NOT_CONVERGED)
     names = list(X.columns)
     full = pd.Series(np.asarray(res.params), index=names)
     vfull = pd.DataFrame(np.asarray(res.cov_params()), index=names, columns=names)
