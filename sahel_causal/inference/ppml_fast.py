@@ -3,8 +3,8 @@
 Estimand: the Poisson pseudo-maximum-likelihood slopes of :func:`sahel_causal.models.ppml`
 (``E[y | x, FE] = exp(x'b + FE)``; Santos Silva & Tenreyro 2006; Correia, Guimaraes & Zylkin 2020)
 on a subsample, with the same sample rules: rows with missing values dropped, then fixed-effect levels
-whose outcome is zero in every row and fixed-effect singletons, iteratively
-(:func:`sahel_causal.models.ppml.drop_unidentified`).
+whose outcome is zero in every row and fixed-effect singletons, iteratively (as
+:func:`sahel_causal.models.ppml.drop_unidentified`, here on integer codes).
 
 Algorithm: the fixed effects enter as explicit dummies and the model is fitted by IRLS (Newton for
 the canonical log link) with the wild score bootstrap's solver
@@ -36,14 +36,23 @@ import pandas as pd
 from sahel_causal.errors import SpecificationError
 
 
-def _needs_drops(frame: pd.DataFrame, y: np.ndarray, fe: Sequence[str]) -> bool:
-    """True if some fixed-effect level has an all-zero outcome or a single row (``drop_unidentified``
-    would drop something)."""
-    for f in fe:
-        codes = pd.factorize(frame[f].to_numpy())[0]
-        if (np.bincount(codes) == 1).any() or (np.bincount(codes, weights=y) == 0).any():
-            return True
-    return False
+def _identified_rows(codes: list[np.ndarray], y: np.ndarray) -> np.ndarray:
+    """Rows kept by ``drop_unidentified``: iteratively remove fixed-effect levels whose outcome is zero in
+    every remaining row and singletons. Both removals are monotone, so the result is the largest subset
+    in which no level is all-zero or a singleton, whatever the order (the same rows as the pandas
+    implementation of ``models.ppml``)."""
+    keep = np.ones(y.shape[0], dtype=bool)
+    while True:
+        before = int(keep.sum())
+        for c in codes:
+            m = int(c.max()) + 1 if c.size else 0
+            total = np.bincount(c[keep], weights=y[keep], minlength=m)
+            keep &= total[c] != 0
+        for c in codes:
+            m = int(c.max()) + 1 if c.size else 0
+            keep &= np.bincount(c[keep], minlength=m)[c] != 1
+        if int(keep.sum()) == before:
+            return keep
 
 
 def _design(d: pd.DataFrame, outcome: str, regressors: Sequence[str], fe: Sequence[str]):
@@ -51,16 +60,15 @@ def _design(d: pd.DataFrame, outcome: str, regressors: Sequence[str], fe: Sequen
     loses rank or nothing positive remains."""
     from sahel_causal.inference.score_bootstrap import _dummies
     from sahel_causal.models.fe_ols import drop_missing
-    from sahel_causal.models.ppml import drop_unidentified
 
     used = list(dict.fromkeys([outcome, *regressors, *fe]))
     frame = d.loc[:, used]
     if frame.isna().to_numpy().any():
         frame, _ = drop_missing(frame, used)
     y = frame[outcome].to_numpy(dtype=float)
-    if _needs_drops(frame, y, fe):
-        frame, _ = drop_unidentified(frame, outcome, tuple(fe))
-        y = frame[outcome].to_numpy(dtype=float)
+    keep = _identified_rows([pd.factorize(frame[f].to_numpy())[0] for f in fe], y)
+    if not keep.all():
+        frame, y = frame.loc[keep], y[keep]
     if len(frame) == 0 or float(y.sum()) == 0.0:
         return None
     D, _ = _dummies(frame, fe, drop_first_of_first=False) if fe else (np.ones((len(frame), 1)), None)

@@ -96,3 +96,19 @@ def test_separation_in_a_subsample_falls_back_to_the_reference():
     before = len(calls)
     fast(df[df.iso3 != "C05"])
     assert len(calls) == before
+
+
+def test_identified_rows_equal_drop_unidentified():
+    """The integer-code sample rule equals models.ppml.drop_unidentified on random sparse panels with
+    chains of drops (a zero-outcome level creates a singleton, which empties another level...)."""
+    from sahel_causal.inference.ppml_fast import _identified_rows
+    from sahel_causal.models.ppml import drop_unidentified
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(5, 40))
+        df = pd.DataFrame({"a": rng.integers(0, 6, n), "b": rng.integers(0, 5, n),
+                           "y": rng.poisson(0.4, n).astype(float)})
+        want, _ = drop_unidentified(df, "y", ("a", "b"))
+        keep = _identified_rows([pd.factorize(df[f].to_numpy())[0] for f in ("a", "b")], df["y"].to_numpy())
+        assert list(df.index[keep]) == list(want.index)
