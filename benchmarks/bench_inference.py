@@ -17,6 +17,9 @@ Prints (writes nothing):
     * wild cluster bootstrap test inversion (Webb, 9,999 draws): one sorted pass over the roots of
       the per-draw quartics (the whole confidence set) vs the previous bracketing + grid + bisection
       (``_ci_bound``, which returns the interval around the estimate only);
+    * conditional logit CRV3 (the ``clogit`` model): the 54 leave-one-country-out refits by analytic
+      Newton vs statsmodels, and the analytic refits with the vectorised (padded) likelihood kernel vs
+      the per-group reference kernel, end to end and Newton only;
     * CRV3 refits of the conditional logit and of the pooled logit (``logit_cubic``), one per country:
       Newton with analytic derivatives (``inference.clogit_fast``, ``inference.logit_fast``) vs the
       full estimators (statsmodels ``ConditionalLogit``; ``pooled_logit``);
@@ -113,6 +116,32 @@ def main() -> None:
                                                    cluster="iso3").coef[cregs[0]] for g in groups])
         assert np.allclose(fast, slow, rtol=1e-6)
         rows.append((f"conditional logit, {len(groups)} leave-one-out refits (analytic vs statsmodels)", new, old))
+        # the same refits as CRV3 runs them (warm start at the full fit): padded kernel vs per-group reference,
+        # end to end (sample rules and design included) and Newton only (designs built beforehand)
+        full = conditional_logit(cs_, cm.outcome, cregs, group="iso3", time="year", cluster="iso3").aux["params_full"]
+        start = dict(zip(full.index, full.to_numpy()))
+
+        def refits(kernel):
+            return [clogit_coefficients(cs_[cs_.iso3 != g], cm.outcome, cregs, time="year", start=start,
+                                        kernel=kernel) for g in groups]
+
+        new, b_new = cpu(lambda: refits("padded"), 3)
+        old, b_old = cpu(lambda: refits("per_group"), 3)
+        assert all(np.allclose(p, q, rtol=1e-10, atol=0) for p, q in zip(b_new, b_old))
+        rows.append((f"conditional logit, {len(groups)} refits as CRV3 (padded vs per-group kernel)", new, old))
+        from sahel_causal.inference.clogit_fast import clogit_newton
+        from sahel_causal.models.logit import ClogitConfig, _clogit_design, _clogit_sample
+
+        cfg = ClogitConfig(cm.outcome, tuple(cregs), "iso3", "year", None, "model", "")
+        designs = []
+        for g in groups:
+            frame = _clogit_sample(cs_[cs_.iso3 != g], cfg)[0].frame
+            Xd = _clogit_design(frame, cfg)
+            designs.append((Xd.to_numpy(dtype=float), frame[cm.outcome].to_numpy(dtype=float),
+                            frame["iso3"].factorize(sort=True)[0], np.array([start[c] for c in Xd.columns])))
+        new, _ = cpu(lambda: [clogit_newton(X, y, gr, start=s0) for X, y, gr, s0 in designs], 3)
+        old, _ = cpu(lambda: [clogit_newton(X, y, gr, start=s0, kernel="per_group") for X, y, gr, s0 in designs], 3)
+        rows.append(("  of which Newton only (padded vs per-group kernel)", new, old))
         # pooled logit (logit_cubic) CRV3: leave-one-country-out refits, analytic Newton vs pooled_logit
         from sahel_causal import estimators
         from sahel_causal.models import time_since_event
