@@ -1,33 +1,39 @@
-"""Benchmark: CPU time per inference method, new implementation against the previous one, in one run.
+"""Benchmark: CPU time per inference method and per table, current implementation against the previous
+ones, in one run; and `sahel-causal run table2` end to end against the issue-9 target (12 s of CPU).
 
 Run from the project root::
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_inference.py [--draws 9999] [--skip-table]
 
-Prints (writes nothing):
+Prints (writes nothing). CPU seconds are ``time.process_time`` (other processes on the machine do not
+count); every "new vs old" pair is checked to agree before its time is printed.
 
-(a) per inference method on the Table 2 ``lpm`` design (coup_any ~ lagged training per capita +
-    controls | country + year FE, 54 clusters), CPU seconds (``time.process_time``, so other
-    processes on the machine do not count) of the current implementation and of the previous one,
-    and their ratio:
-    * CRV3: closed-form leave-one-cluster-out on the partialled design (``inference.cluster.crv3``)
-      vs fe_ols/pyfixest CRV3;
-    * randomization inference, 9,999 permutations: statistics batched as matrix products
-      (``batch_stat_fn``) vs one permutation at a time (the same permutations and p-value);
-    * wild cluster bootstrap test inversion (Webb, 9,999 draws): one sorted pass over the roots of
-      the per-draw quartics (the whole confidence set) vs the previous bracketing + grid + bisection
-      (``_ci_bound``, which returns the interval around the estimate only);
-    * conditional logit CRV3 (the ``clogit`` model): the 54 leave-one-country-out refits by analytic
-      Newton vs statsmodels, and the analytic refits with the vectorised (padded) likelihood kernel vs
-      the per-group reference kernel, end to end and Newton only;
-    * CRV3 refits of the conditional logit and of the pooled logit (``logit_cubic``), one per country:
-      Newton with analytic derivatives (``inference.clogit_fast``, ``inference.logit_fast``) vs the
-      full estimators (statsmodels ``ConditionalLogit``; ``pooled_logit``);
-(b) CPU seconds of ``estimate()`` for Table 2 (all models and inference, the spec's 9,999 draws).
+(a) per inference method, on the tables' designs:
+    * CRV3 of the Table 2 ``lpm`` (coup_any ~ lagged training per capita + controls | country + year FE,
+      54 clusters): closed form on the partialled design (``inference.cluster.crv3``) vs pyfixest;
+    * randomization inference, 9,999 permutations: the current blocks (128 permutations, unit means by
+      segment sums, a ~25-column basis) vs the previous batched code (0.2.0 before this change: blocks
+      of 1,024, the full ~80-column basis, one Python iteration per permutation to draw them) vs one
+      permutation at a time -- all three the same permutations and p-value;
+    * wild cluster bootstrap test inversion (Webb, 9,999 draws): one sorted pass over the roots of the
+      per-draw quartics (the whole confidence set) vs bracketing + grid + bisection (``_ci_bound``);
+    * conditional logit CRV3 (``clogit``): analytic Newton vs statsmodels; the padded all-groups
+      kernel vs the per-group reference kernel, end to end and Newton only;
+    * pooled logit CRV3 (``logit_cubic``): analytic Newton on a design built once vs ``pooled_logit``;
+    * PPML CRV3 (Table 3 ``ppml_ucdp``): IRLS with dummies warm-started at the full fit vs ``ppml``;
+    * Romano-Wolf family of Table 2: reusing the tables' fits vs refitting every model;
+(b) per table (2, 3, 4): ``estimate()`` with every inference method at the specs' draws, with the
+    current code and with the previous code paths put back in the same process (the 0.2.0 RI, the
+    per-group conditional-logit kernel, full pooled-logit and PPML refits): time and ratio;
+(c) ``sahel-causal run table2`` in a child process (imports, estimation, Romano-Wolf, writing), CPU =
+    user + system time of the child, against the 12 s target of issue 9.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -78,23 +84,22 @@ def main() -> None:
         rows.append(("CRV3 (closed form vs pyfixest)", new, old))
 
         res = fe_ols(sample, model.outcome, regs, fe=("iso3", "year"), cluster="iso3")
-        spec_ri = spec.__class__(**{**spec.__dict__, "inference": spec.inference.__class__(
-            **{**spec.inference.__dict__, "randomization": spec.inference.randomization.__class__(
-                permutations=args.draws, seed=1)})})
-        new, a = cpu(lambda: E._attach_ri(res, df, sample, model, regs, ("iso3", "year"), "iso3", spec_ri))
-        orig = E.randomization_inference
+        ri_model = dataclasses.replace(model, inference=dataclasses.replace(
+            model.inference, randomization=dataclasses.replace(model.inference.randomization,
+                                                               permutations=args.draws)))
 
-        def one_at_a_time(stat_fn, paths, **kw):
-            kw.pop("batch_stat_fn", None)
-            return orig(stat_fn, paths, **kw)
+        def ri():
+            return E._attach_ri(res, df, sample, ri_model, regs, ("iso3", "year"), "iso3", spec)
 
-        E.randomization_inference = one_at_a_time
-        try:
-            old, b = cpu(lambda: E._attach_ri(res, df, sample, model, regs, ("iso3", "year"), "iso3", spec_ri))
-        finally:
-            E.randomization_inference = orig
-        assert a.inference["ri"][regs[0]].p_value == b.inference["ri"][regs[0]].p_value
-        rows.append((f"RI, {args.draws} permutations (batched vs one at a time)", new, old))
+        new, a = cpu(ri)
+        with previous_ri(E, R):
+            mid, b = cpu(ri)
+        with one_at_a_time(E, R):
+            old, c = cpu(ri)
+        p_values = {x.inference["ri"][regs[0]].p_value for x in (a, b, c)}
+        assert len(p_values) == 1, p_values
+        rows.append((f"RI, {args.draws} permutations (current vs previous batched)", new, mid))
+        rows.append((f"RI, {args.draws} permutations (current vs one at a time)", new, old))
 
         setup = W._setup(d.X_tilde, d.y_tilde, d.cluster_codes, 0, 0.0, True, 1, True)
         rng = np.random.default_rng(3)
@@ -162,15 +167,179 @@ def main() -> None:
         old, slow = cpu(lambda: [E._refit_logit_cubic(lctx)(ls_[ls_.iso3 != g]).aux["params_full"] for g in groups])
         assert all(np.allclose(a, b, rtol=1e-8, atol=0) for a, b in zip(fast, slow))
         rows.append((f"pooled logit, {len(groups)} leave-one-out refits (analytic vs pooled_logit)", new, old))
-    print(f"{'method':70s} {'new s':>8s} {'old s':>8s} {'old/new':>8s}")
-    for name, new, old in rows:
-        print(f"{name:70s} {new:8.3f} {old:8.3f} {old / max(new, 1e-9):8.1f}")
-    print(f"wild CI: new set {cs}, old interval {lo}")
-    if not args.skip_table:
+        # PPML CRV3 (Table 3 ppml_ucdp): warm-started IRLS vs ppml refits
+        from sahel_causal.inference.ppml_fast import ppml_refitter
+        from sahel_causal.models import ppml
+
+        spec3 = load_spec(ROOT / "analysis" / "specs" / "table3_violence.toml")
+        pm = next(m for m in spec3.models if m.id == "ppml_ucdp")
+        ps = select_sample(derive_all(panel, spec3), pm, spec3, "iso3").data
+        pregs = [*pm.treatments, *pm.controls]
+
+        def pref(d):
+            return ppml(d, pm.outcome, pregs, fe=tuple(pm.fixed_effects), cluster="iso3")
+
+        groups = sorted(ps["iso3"].unique())
+
+        def ppml_fast():
+            refit = ppml_refitter(ps, pm.outcome, pregs, tuple(pm.fixed_effects), pref)
+            return [refit(ps[ps.iso3 != g]).coef[pregs[0]] for g in groups]
+
+        new, fast = cpu(ppml_fast)
+        old, slow = cpu(lambda: [pref(ps[ps.iso3 != g]).coef[pregs[0]] for g in groups])
+        assert np.allclose(fast, slow, rtol=1e-8, atol=0)
+        rows.append((f"PPML, {len(groups)} leave-one-out refits (warm IRLS vs ppml/pyfixest)", new, old))
+        # Romano-Wolf family of Table 2 (shared Webb draws): reuse the tables' fits vs refit every model
         from sahel_causal.estimation import estimate
-        t, _ = cpu(lambda: estimate(spec, panel))
-        print(f"Table 2, estimate() with all inference ({spec.inference.wild_bootstrap.draws} draws, "
-              f"{spec.inference.randomization.permutations} permutations): {t:.1f} s CPU")
+        from sahel_causal.inference.multiple_testing import table_family_pvalues
+
+        fits = estimate(spec, panel, inference=False)
+        fitted = {mo.model.id: mo.result for mo in fits.models if mo.model.estimator == "ols"}
+        new, f_new = cpu(lambda: table_family_pvalues(spec, panel, fitted=fitted))
+        old, f_old = cpu(lambda: table_family_pvalues(spec, panel))
+        assert f_new.equals(f_old)
+        rows.append(("Romano-Wolf family, Table 2 (reuse the tables' fits vs refit)", new, old))
+    print(f"{'method':78s} {'new s':>8s} {'old s':>8s} {'old/new':>8s}")
+    for name, new, old in rows:
+        print(f"{name:78s} {new:8.3f} {old:8.3f} {old / max(new, 1e-9):8.1f}")
+    print(f"wild CI: new set {cs}, old interval {lo}")
+    if args.skip_table:
+        return
+    from sahel_causal.estimation import estimate
+
+    print(f"\n{'table: estimate() with every inference method':50s} {'current s':>10s} {'previous s':>10s} "
+          f"{'ratio':>6s}")
+    total_new = total_old = 0.0
+    for name in ("table2_coups", "table3_violence", "table4_heterogeneity"):
+        tspec = load_spec(ROOT / "analysis" / "specs" / f"{name}.toml")
+        new, tr_new = cpu(lambda: estimate(tspec, panel))
+        with previous_code_paths(E, R):
+            old, tr_old = cpu(lambda: estimate(tspec, panel))
+        a, b = tr_new.tidy(), tr_old.tidy()
+        assert np.allclose(a["estimate"], b["estimate"], rtol=1e-8, equal_nan=True)
+        assert np.allclose(a["p_value"], b["p_value"], rtol=1e-6, atol=1e-9, equal_nan=True)
+        total_new, total_old = total_new + new, total_old + old
+        print(f"{name:50s} {new:10.1f} {old:10.1f} {old / new:6.1f}")
+    print(f"{'Tables 2-4':50s} {total_new:10.1f} {total_old:10.1f} {total_old / total_new:6.1f}")
+    import resource
+    import subprocess
+    import sys
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-m", "sahel_causal.cli", "run", "table2"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"\nsahel-causal run table2 (child process, user + system): {used:.1f} s CPU "
+          f"(issue 9 target: under 12 s) -> {'met' if used < 12 else 'NOT met'}")
+
+
+@contextlib.contextmanager
+def previous_ri(E, R):
+    """Put back the 0.2.0 randomization inference: the full-basis batched statistic in blocks of 1,024
+    and one Python iteration per permutation (every stratum, singletons included) to draw them."""
+    import math
+
+    saved = (E._ri_batch_statistic, E.randomization_inference, R._random_blocks)
+
+    def old_batch(used, ui, ti, n_years, unit, fe, control_cols, moderators, q, yq, cl, ssc):
+        G = int(cl.max()) + 1
+        S = np.zeros((G, len(yq)))
+        S[cl, np.arange(len(yq))] = 1.0
+        qT = np.ascontiguousarray(q.T)
+
+        def batch_fn(block):
+            d = np.ascontiguousarray(block[:, ui, ti].T)  # (n, m)
+            Xt = [c - q @ (qT @ c) for c in [d, *[d * mod[:, None] for mod in moderators]]]
+            k = len(Xt)
+            if k == 1:
+                x = Xt[0]
+                sxx = np.einsum("nm,nm->m", x, x)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    beta1 = (yq @ x) / sxx
+                    sc1 = S @ (x * (yq[:, None] - x * beta1[None, :]))
+                    var1 = ssc * np.einsum("gm,gm->m", sc1, sc1) / (sxx * sxx)
+                    t1 = beta1 / np.sqrt(var1)
+                return np.where((sxx > 0) & (var1 > 0), t1, math.nan)
+            A = np.empty((d.shape[1], k, k))
+            b = np.empty((d.shape[1], k))
+            for i in range(k):
+                b[:, i] = Xt[i].T @ yq
+                for j in range(i, k):
+                    A[:, i, j] = A[:, j, i] = np.einsum("nm,nm->m", Xt[i], Xt[j])
+            out = np.full(d.shape[1], math.nan)
+            ok = np.linalg.matrix_rank(A) == k
+            inv = np.linalg.inv(A[ok])
+            beta = np.einsum("mij,mj->mi", inv, b[ok])
+            e = yq[:, None] - sum(Xt[i][:, ok] * beta[:, i][None, :] for i in range(k))
+            sc = np.stack([S @ (Xt[i][:, ok] * e) for i in range(k)], axis=2)
+            h = np.einsum("mj,gmj->gm", inv[:, 0, :], sc)
+            var = ssc * np.einsum("gm,gm->m", h, h)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[ok] = np.where(var > 0, beta[:, 0] / np.sqrt(var), math.nan)
+            return out
+        return batch_fn
+
+    def old_blocks(rng, n_rows, strata, n_perm, chunk):
+        identity = np.arange(n_rows)
+        pending = []
+        for _ in range(n_perm):
+            source = identity.copy()
+            for members in strata:
+                source[members] = members[rng.permutation(members.shape[0])]
+            pending.append(source)
+            if len(pending) >= chunk:
+                yield np.stack(pending)
+                pending = []
+        if pending:
+            yield np.stack(pending)
+
+    def ri_1024(stat_fn, paths, **kw):
+        return saved[1](stat_fn, paths, **{**kw, "batch_size": 1024})
+
+    E._ri_batch_statistic, E.randomization_inference, R._random_blocks = old_batch, ri_1024, old_blocks
+    try:
+        yield
+    finally:
+        E._ri_batch_statistic, E.randomization_inference, R._random_blocks = saved
+
+
+@contextlib.contextmanager
+def one_at_a_time(E, R):
+    """Randomization inference without the batched statistic (one stat_fn call per permutation)."""
+    saved = E.randomization_inference
+
+    def single(stat_fn, paths, **kw):
+        kw.pop("batch_stat_fn", None)
+        return saved(stat_fn, paths, **kw)
+
+    E.randomization_inference = single
+    try:
+        yield
+    finally:
+        E.randomization_inference = saved
+
+
+@contextlib.contextmanager
+def previous_code_paths(E, R):
+    """The 0.2.0 code paths of the tables' inference: previous RI, per-group conditional-logit kernel,
+    full refits of the pooled logit and PPML for CRV3."""
+    import functools
+
+    from sahel_causal.inference import clogit_fast
+
+    saved_fast, saved_coef = dict(E._FAST_REFITS), clogit_fast.clogit_coefficients
+    clogit_fast.clogit_coefficients = functools.partial(saved_coef, kernel="per_group")
+    for k in ("logit_cubic", "ppml"):
+        E._FAST_REFITS.pop(k, None)
+    try:
+        with previous_ri(E, R):
+            yield
+    finally:
+        E._FAST_REFITS.clear()
+        E._FAST_REFITS.update(saved_fast)
+        clogit_fast.clogit_coefficients = saved_coef
 
 
 if __name__ == "__main__":
