@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_multiverse.py --quick
 	$(PY) benchmarks/bench_did.py
 	$(PY) benchmarks/bench_synth.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_inference.py
 
 clean-venv:
 	rm -rf $(VENV)
