@@ -22,9 +22,11 @@ CRV3 by the closed-form leave-one-cluster-out formula (t(G-1)), the restricted w
 bootstrap with Rademacher and Webb weights, and randomization inference with the CRV1 t
 (permutations batched as one matrix product). The coverage of a test-inversion interval is the
 share of replicates whose interval contains the true value; for these methods it equals
-``1 - size`` at the null (reported as computed). Non-linear designs (PPML with the wild score
-bootstrap; conditional and Firth logits with CRV1) refit the estimator for each replicate and
-use fewer replicates; their Monte Carlo standard errors are reported.
+``1 - size`` at the null (reported as computed). Non-linear designs refit the estimator for each
+replicate and use fewer replicates (their Monte Carlo standard errors are reported): PPML and the
+pooled logit with a cubic in years since the last coup (CRV1, CRV3 by the tables' leave-one-country-out
+refits, the wild score bootstrap with Rademacher and Webb weights), the conditional logit (CRV1,
+CRV3) and the Firth logit (CRV1).
 
 Reproducibility: one ``numpy.random.SeedSequence(seed)`` spawns an independent stream per
 design; the replicate loop is sequential; identical inputs and seed give identical tables.
@@ -85,6 +87,8 @@ DESIGNS: tuple[CalibrationDesign, ...] = (
     CalibrationDesign("clogit", "Conditional logit (CRV1)", "table2_coups", "clogit", "train_pc_l1",
                       replications=200),
     CalibrationDesign("firth", "Firth logit (CRV1)", "table2_coups", "firth", "train_pc_l1", replications=200),
+    CalibrationDesign("logit_cubic", "Pooled logit, cubic in years since the last coup (54 clusters)",
+                      "table2_coups", "logit_cubic", "train_pc_l1", replications=200, draws=399),
 )
 
 
@@ -122,6 +126,11 @@ def design_frame(design: CalibrationDesign, panel: pd.DataFrame, specs_dir: Path
     if design.countries is not None:
         model = replace(model, sample=replace(model.sample, countries=design.countries))
     df = derive_all(panel, spec)
+    if model.estimator == "logit_cubic":  # the years-since-last-coup clock, as the table's fit builds it
+        from sahel_causal.models import time_since_event
+
+        known = df[df[model.outcome].notna()]
+        df = df.assign(_duration=time_since_event(known, "iso3", "year", model.outcome).reindex(df.index))
     sample = select_sample(df, model, spec, "iso3").data
     regs = [*model.treatments, *model.controls]
     fe = tuple(model.fixed_effects)
@@ -355,18 +364,69 @@ def run_linear(design: CalibrationDesign, fr: _Frame, *, R: int, draws: int, per
             for m in LINEAR_METHODS]
 
 
+def _crv3_from_refits(b: float, draws: list[float]) -> tuple[float, bool]:
+    """CRV3 (jackknife, (G-1)/G sum_g (b_(g) - b)^2; normal reference) p-value of ``H0: beta = 0`` and
+    whether its 95% interval covers 0, from the full estimate and the leave-one-cluster-out estimates."""
+    d = np.asarray(draws, float) - b
+    G = d.shape[0]
+    se = math.sqrt((G - 1) / G * float(d @ d))
+    if not (se > 0 and math.isfinite(se)):
+        return math.nan, False
+    z = abs(b) / se
+    return float(2 * stats.norm.sf(z)), bool(z <= stats.norm.ppf(0.975))
+
+
+def _nonlinear_crv3(fr: _Frame, dd: pd.DataFrame, res) -> tuple[float, bool]:
+    """The tables' CRV3 of a nonlinear model (leave-one-country-out refits with the fast refit paths the
+    tables use: warm-started IRLS for PPML, analytic Newton for the conditional and pooled logits)."""
+    b = float(res.coef[fr.tested])
+    groups = sorted(dd["iso3"].unique())
+    full = res.aux.get("params_full") if isinstance(res.aux, dict) else None
+    if fr.estimator == "ppml":
+        from sahel_causal.inference.ppml_fast import ppml_refitter
+        from sahel_causal.models import ppml
+
+        refit = ppml_refitter(dd, fr.outcome, fr.regs, fr.fe,
+                              lambda d: ppml(d, fr.outcome, fr.regs, fe=fr.fe, cluster="iso3"))
+        draws = [float(refit(dd[dd["iso3"] != g]).coef[fr.tested]) for g in groups]
+    elif fr.estimator == "conditional_logit":
+        from sahel_causal.inference.clogit_fast import clogit_coefficients
+
+        start = dict(zip(full.index, full.to_numpy())) if isinstance(full, pd.Series) else None
+        t = "year" if "year" in fr.fe else None
+        draws = [float(clogit_coefficients(dd[dd["iso3"] != g], fr.outcome, fr.regs, group="iso3", time=t,
+                                           start=start)[fr.tested]) for g in groups]
+    else:  # logit_cubic
+        from sahel_causal.inference.logit_fast import PooledLogitRefits
+
+        refits = PooledLogitRefits(dd, fr.outcome, fr.regs, duration="_duration", dummies=fr.fe, cluster="iso3",
+                                   start=full if isinstance(full, pd.Series) else None)
+        draws = [float(refits.coefficients(dd[dd["iso3"] != g])[fr.tested]) for g in groups]
+    return _crv3_from_refits(b, draws)
+
+
+NONLINEAR_METHODS = {
+    "ppml": ("crv1", "crv3", "wild_rademacher", "wild_webb"),
+    "logit_cubic": ("crv1", "crv3", "wild_rademacher", "wild_webb"),
+    "conditional_logit": ("crv1", "crv3"),
+    "firth": ("crv1",),
+}
+
+
 def run_nonlinear(design: CalibrationDesign, fr: _Frame, *, R: int, draws: int, seed: int,
                   progress: Callable[[str], None] = lambda m: None) -> list[CalibrationRow]:
-    """PPML (CRV1 and the wild score bootstrap, Webb and Rademacher) or the conditional/Firth logit
-    (CRV1), each replicate refitted on the sample with a reassigned treatment path."""
-    from sahel_causal.inference.score_bootstrap import score_bootstrap_ppml
-    from sahel_causal.models import conditional_logit, firth_logit, ppml
+    """PPML (CRV1, CRV3 and the wild score bootstrap, Webb and Rademacher), the pooled logit with a
+    cubic in years since the last coup (the same four), the conditional logit (CRV1, CRV3) and the
+    Firth logit (CRV1), each replicate refitted on the sample with a reassigned treatment path. CRV3 uses
+    the tables' leave-one-country-out refits; a replicate whose fit or refits fail is undefined (NaN)."""
+    from sahel_causal.inference.score_bootstrap import score_bootstrap_logit, score_bootstrap_ppml
+    from sahel_causal.models import conditional_logit, firth_logit, pooled_logit, ppml
 
     t0 = time.process_time()
     strata = _strata(fr.paths, "within_support")
     rng = np.random.default_rng(seed)
     delta = design.smallest_effect_1sd / fr.within_sd
-    methods = ("crv1", "wild_rademacher", "wild_webb") if fr.estimator == "ppml" else ("crv1",)
+    methods = NONLINEAR_METHODS[fr.estimator]
     p0 = {m: [] for m in methods}
     c0 = {m: [] for m in methods}
     p1 = {m: [] for m in methods}
@@ -389,25 +449,38 @@ def run_nonlinear(design: CalibrationDesign, fr: _Frame, *, R: int, draws: int, 
                 else:  # shift the outcome probability by delta * x on the real outcome's base rate
                     pr = np.clip(y.mean() + delta * (d[fr.tested].to_numpy(float) - d[fr.tested].mean()), 0, 1)
                     dd[fr.outcome] = (ppml_rng.random(len(dd)) < pr).astype(float)
+            p = {m: math.nan for m in methods}
+            cov = {m: False for m in methods}
             try:
                 if fr.estimator == "ppml":
                     res = ppml(dd, fr.outcome, fr.regs, fe=fr.fe, cluster="iso3")
                 elif fr.estimator == "conditional_logit":
                     res = conditional_logit(dd, fr.outcome, fr.regs, group="iso3",
                                             time="year" if "year" in fr.fe else None, cluster="iso3")
+                elif fr.estimator == "logit_cubic":
+                    res = pooled_logit(dd, fr.outcome, fr.regs, duration="_duration", dummies=fr.fe, cluster="iso3")
                 else:
                     res = firth_logit(dd, fr.outcome, fr.regs, fe=fr.fe, cluster="iso3", vcov="CRV1", profile=False)
                 tt = res.tidy()
                 row = tt[tt["term"] == fr.tested].iloc[0]
-                p = {"crv1": float(row["p_value"])}
-                cov = {"crv1": bool(row["conf_low"] <= 0 <= row["conf_high"])}
-                if fr.estimator == "ppml":
-                    for w in ("rademacher", "webb"):
+                p["crv1"] = float(row["p_value"])
+                cov["crv1"] = bool(row["conf_low"] <= 0 <= row["conf_high"])
+                if "crv3" in methods:
+                    try:
+                        p["crv3"], cov["crv3"] = _nonlinear_crv3(fr, dd, res)
+                    except Exception:  # noqa: BLE001 - a failed refit makes this replicate's CRV3 undefined
+                        pass
+                for w in ("rademacher", "webb") if "wild_webb" in methods else ():
+                    if fr.estimator == "ppml":
                         sb = score_bootstrap_ppml(dd, fr.outcome, fr.regs, fr.tested, fe=fr.fe, cluster="iso3",
                                                   B=draws, weights=w, seed=boot_seed, studentization="refit")
-                        p[f"wild_{w}"] = float(sb.p_value)
-                        cov[f"wild_{w}"] = bool(sb.p_value >= 0.05)
-            except Exception:  # noqa: BLE001 - a failed refit is recorded as undefined (NaN)
+                    else:
+                        sb = score_bootstrap_logit(dd, fr.outcome, fr.regs, fr.tested, cluster="iso3",
+                                                   dummies=fr.fe, duration="_duration", B=draws, weights=w,
+                                                   seed=boot_seed, studentization="refit")
+                    p[f"wild_{w}"] = float(sb.p_value)
+                    cov[f"wild_{w}"] = bool(sb.p_value >= 0.05)
+            except Exception:  # noqa: BLE001 - a failed fit or bootstrap: the replicate is undefined (NaN)
                 p = {m: math.nan for m in methods}
                 cov = {m: False for m in methods}
             for m in methods:
@@ -419,7 +492,7 @@ def run_nonlinear(design: CalibrationDesign, fr: _Frame, *, R: int, draws: int, 
         if (r + 1) % 10 == 0:
             progress(f"    {design.name}: {r + 1}/{R}")
     secs = time.process_time() - t0
-    return [_summ(design, fr, m, p0[m], c0[m], p1[m], seed, secs, R, draws if m != "crv1" else 0, 0, delta)
+    return [_summ(design, fr, m, p0[m], c0[m], p1[m], seed, secs, R, draws if m.startswith("wild") else 0, 0, delta)
             for m in methods]
 
 
@@ -466,6 +539,8 @@ def design_of(table: str, model_id: str, estimator: str, treatments: Sequence[st
         return "clogit"
     if estimator == "firth":
         return "firth"
+    if estimator == "logit_cubic":
+        return "logit_cubic"
     if estimator != "ols":
         return None
     if countries == "sahel_partners":
