@@ -257,13 +257,21 @@ def reproduce(raw_dir: RawDirOpt = None,
 
 @app.command("run")
 @guarded
-def run(table: Annotated[str, typer.Argument(help="table2, table3, table4, a spec id or a .toml path")],
+def run(table: Annotated[str, typer.Argument(
+            help="table2, table3, table4, table5_partnership_did, table5_appendix_events, table6, a spec id "
+                 "or a .toml path")],
         set_: Annotated[Optional[list[str]], typer.Option(
             "--set", help="Override one option, e.g. --set sample.years=[2005,2020], "
-                          "--set variables.train_pc_l1.lag=2 or --set model.lpm.controls=[]")] = None,
+                          "--set variables.train_pc_l1.lag=2, --set model.lpm.controls=[] or (Table 6) "
+                          "--set model.fra_mli_exit.pre_periods=36")] = None,
         panel: Annotated[Optional[Path], typer.Option(
             "--panel", help="Run on this panel (.csv or .parquet) instead of the committed one.")] = None) -> None:
-    """Estimate one specification; outputs go to results/_runs/<id>-<hash>/ (never the published results)."""
+    """Estimate one specification; outputs go to results/_runs/<id>-<hash>/ (never the published results).
+
+    Tables 2-4 and event-study specs are estimated as regressions; the design files of Tables 5 and 6
+    (partnership DiD grid, coups as events, synthetic control) run their own task on the overridden spec
+    and write its tables, figures and estimates to the run folder (Table 6 uses the committed monthly panel).
+    """
     from sahel_causal.pipeline import run_table
 
     for p in run_table(table, set_ or [], progress=_say, panel_file=panel):

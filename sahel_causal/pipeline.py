@@ -14,6 +14,8 @@ panel and with ``--set`` overrides, and always writes under ``results/_runs/``: 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -246,7 +248,11 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
     from sahel_causal.tasks.published import write_table_result
 
     path = resolve_table_spec(name)
-    doc = apply_overrides(with_shared_variables(read_toml(path), path.name), overrides or [], path.name)
+    raw = read_toml(path)
+    runner = design_runner(raw)
+    if runner is not None:
+        return _run_design_file(path, raw, runner, overrides or [], progress, panel_file, runs_dir)
+    doc = apply_overrides(with_shared_variables(raw, path.name), overrides or [], path.name)
     spec = parse_spec(doc, path.name, overrides=tuple(overrides or ()))
     if panel_file is None and spec.data.path is not None:
         panel_file = (path.parent / spec.data.path)
@@ -272,3 +278,85 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
             gather(path, doc, panel_path, tuple(overrides or ())), indent=2, sort_keys=True) + "\n")
         return [spec_file, prov, *write_table_result(tr, out, spec_hash(doc), spec_path=f"{spec.id}.toml",
                                                      panel=panel)]
+
+
+def design_runner(raw: dict) -> tuple[str, Callable[..., list[Path]]] | None:
+    """For a specification file of the designs beyond single regressions, its task: the partnership DiD
+    grid (``[grid]``, Table 5), coups as events and external actors (``[coups]``/``[actors]``, Tables
+    5B-5C) or synthetic control (every ``[[model]]`` with ``design = "synthetic_control"``, Table 6).
+    ``None`` for the regression and event-study language of Tables 2-4."""
+    from sahel_causal.tasks import table5, table6
+
+    if "grid" in raw:
+        return "partnership DiD (Table 5)", lambda *a, **k: table5.make(*a, appendix=False, **k)
+    if "coups" in raw or "actors" in raw:
+        return "coups as events and external actors (Tables 5B-5C)", table5.make_appendix
+    models = raw.get("model")
+    if isinstance(models, list) and models and all(isinstance(m, dict) and m.get("design") == "synthetic_control"
+                                                   for m in models):
+        return "synthetic control (Table 6)", table6.make
+    return None
+
+
+def _run_design_file(path: Path, raw: dict, runner: tuple[str, Callable[..., list[Path]]], overrides: list[str],
+                     progress: Progress, panel_file: str | Path | None, runs_dir: Path | None) -> list[Path]:
+    """``sahel-causal run`` for a design specification file (see :func:`design_runner`): the overrides are
+    applied to the document, which the design's own strict parser validates; outputs (tables, figures,
+    estimates) go to ``results/_runs/<table id>-<hash>/`` with the resolved specification and provenance."""
+    import tomli_w
+
+    from sahel_causal.errors import SpecificationError
+    from sahel_causal.results import spec_hash
+    from sahel_causal.review.provenance import gather
+    from sahel_causal.specs.io import apply_overrides
+
+    what, run = runner
+    doc = apply_overrides(raw, overrides, path.name)
+    _validate_design_doc(what, doc, path.name)  # a bad override fails here, before anything is written
+    table = doc.get("table") if isinstance(doc.get("table"), dict) else {}
+    table_id = table.get("id") if isinstance(table.get("id"), str) else path.stem
+    if panel_file is not None and "Table 6" in what:
+        raise SpecificationError(f"{path.name}: synthetic control runs on the committed country-month panel "
+                                 "(data/processed/panel_country_month.csv); --panel is not supported for it")
+    if panel_file is not None:
+        panel_path = Path(panel_file)
+        panel = read_panel_file(panel_path)
+    else:
+        panel_path = PANEL_CSV
+        panel = load_panel()
+    panel_sha = sha256_file(panel_path)
+    h = spec_hash({"spec": doc, "panel_sha256": panel_sha}).split(":")[-1]
+    base = runs_dir if runs_dir is not None else RESULTS_DIR / "_runs"
+    out = base / f"{writing.safe_id(table_id, 'table id')}-{h[:10]}"
+    # the task writes as it goes: into a staging folder renamed at the end, so a failure leaves nothing
+    stage = base / f".{out.name}.partial-{os.getpid()}"
+    text = tomli_w.dumps(doc)
+    progress(f"{path.name}: {what}")
+    with writing.output_lock(RESULTS_DIR if runs_dir is None else runs_dir):
+        try:
+            header = f"# {path.name}" + (f" with --set {' '.join(overrides)}" if overrides else "") + \
+                f"; panel {_rel(panel_path)} (sha256 {panel_sha})\n"
+            files = [writing.write_text(stage / f"{table_id}.toml", header + text),
+                     writing.write_text(stage / "provenance.json", json.dumps(
+                         gather(path, doc, panel_path, tuple(overrides)), indent=2, sort_keys=True) + "\n")]
+            kwargs = {"raw": doc, "source": path.name}
+            if "Table 6" in what:
+                kwargs["spec_bytes"] = text.encode("utf-8")
+            files += run(panel, stage, progress, **kwargs)
+            if out.exists():
+                shutil.rmtree(out)
+            os.replace(stage, out)
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage)
+    return [out / f.relative_to(stage) for f in files]
+
+
+def _validate_design_doc(what: str, doc: dict, source: str) -> None:
+    """Parse a design document with its design's strict parser (errors name the file and field)."""
+    from sahel_causal.tasks import table5, table6
+
+    if "Table 6" in what:
+        table6.parse_doc(doc, source)
+    elif "Table 5)" in what:
+        table5.partnership_models(doc, source)

@@ -94,14 +94,18 @@ def partnership_models(raw: dict[str, Any], source: str) -> list[Any]:
     return models
 
 
-def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None) -> list[Path]:
-    """Write Table 5 (partnership DiD), its diagnostics, event-study and sensitivity figures."""
+def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None, *,
+         raw: dict[str, Any] | None = None, source: str | None = None, appendix: bool = True) -> list[Path]:
+    """Write Table 5 (partnership DiD), its diagnostics, event-study and sensitivity figures, and (with
+    ``appendix``) Tables 5B-5C. ``raw``/``source``: a specification document instead of the committed
+    ``analysis/specs/table5_partnership_did.toml`` (``sahel-causal run`` with ``--set``)."""
     from sahel_causal.designs.staggered_did import run
     from sahel_causal.pipeline import _write_text, write_csv
     from sahel_causal.report import did_tables as T
 
-    raw = _read(SPEC)
-    source = SPEC.as_posix()
+    if raw is None:
+        raw, source = _read(SPEC), SPEC.as_posix()
+    source = source or SPEC.as_posix()
     data = derive(panel, raw, source)
     models = partnership_models(raw, source)
     grid = raw["grid"]
@@ -137,7 +141,8 @@ def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None]
     written.append(_write_text(tables / "table5_diagnostics.md", T.to_markdown(dd, dtitle, dnotes)))
     written.append(_write_text(tables / "table5_diagnostics.tex", T.to_latex(dd, dtitle, dnotes)))
     written += _figures(results, raw, labels, figures, data, progress)
-    written += make_appendix(panel, results_dir, progress)
+    if appendix:
+        written += make_appendix(panel, results_dir, progress)
     return written
 
 
@@ -195,8 +200,10 @@ def first_arrival(panel: pd.DataFrame, column: str, unit: str = "iso3", time: st
     return panel[unit].map(first).fillna(0).astype(int)
 
 
-def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None) -> list[Path]:
-    """Tables 5B (coups as events) and 5C (external actors) and the coup event-study figure."""
+def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None, *,
+                  raw: dict[str, Any] | None = None, source: str | None = None) -> list[Path]:
+    """Tables 5B (coups as events) and 5C (external actors) and the coup event-study figure (``raw``/
+    ``source``: a specification document instead of ``analysis/specs/table5_appendix_events.toml``)."""
     from sahel_causal.designs import event_study_coups as coups
     from sahel_causal.designs.staggered_did import run as run_did
     from sahel_causal.pipeline import _write_text, write_csv
@@ -206,8 +213,9 @@ def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[st
     from sahel_causal.specs.designs import stacked_event_study as sspec
     from sahel_causal.specs.designs.staggered_did import parse as parse_did
 
-    raw = _read(APPENDIX_SPEC)
-    source = APPENDIX_SPEC.as_posix()
+    if raw is None:
+        raw, source = _read(APPENDIX_SPEC), APPENDIX_SPEC.as_posix()
+    source = source or APPENDIX_SPEC.as_posix()
     data = derive(panel, raw, source)
     tab = raw["table"]
     tables, figures = results_dir / "tables", results_dir / "figures"

@@ -35,6 +35,11 @@ def load_spec(path: Path = SPEC) -> tuple[dict[str, Any], list[SyntheticControlS
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SpecificationError(f"{source}: cannot read the specification ({exc}).") from exc
+    return parse_doc(raw, source)
+
+
+def parse_doc(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], list[SyntheticControlSpec]]:
+    """The ``[table]`` section and the parsed models of a synthetic-control specification document."""
     table = raw.get("table")
     if not isinstance(table, dict) or not all(isinstance(table.get(k), str) for k in ("id", "title")):
         raise SpecificationError(f"{source}: [table] needs string fields id and title.")
@@ -64,17 +69,25 @@ def estimate_all(specs: list[SyntheticControlSpec], month: pd.DataFrame, year: p
                 progress=progress) for s in specs]
 
 
-def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None) -> list[Path]:
-    """Write Table 6 and its figures; return the paths written."""
+def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None, *,
+         raw: dict[str, Any] | None = None, source: str | None = None, spec_bytes: bytes | None = None) -> list[Path]:
+    """Write Table 6 and its figures; return the paths written. ``raw``/``source``/``spec_bytes``: a
+    specification document (and the bytes its provenance hash is taken from) instead of the committed
+    ``analysis/specs/table6_withdrawals.toml`` (``sahel-causal run`` with ``--set``)."""
     from sahel_causal.pipeline import MONTH_CSV, _write_text, write_csv
 
-    table_meta, specs = load_spec(SPEC)
+    if raw is None:
+        table_meta, specs = load_spec(SPEC)
+        spec_bytes, spec_name = SPEC.read_bytes(), SPEC.name
+    else:
+        table_meta, specs = parse_doc(raw, source or "<spec>")
+        spec_name = source or "<spec>"
     month = pd.read_csv(MONTH_CSV)
     results = estimate_all(specs, month, panel, progress)
-    spec_sha = hashlib.sha256(SPEC.read_bytes()).hexdigest()[:12]
+    spec_sha = hashlib.sha256(spec_bytes or b"").hexdigest()[:12]
     month_sha = hashlib.sha256(Path(MONTH_CSV).read_bytes()).hexdigest()[:12]
     tab = synth_table.table6(results, table_meta["title"], table_meta.get("notes", []),
-                             provenance={"spec": f"{SPEC.name} {spec_sha}", "month panel": month_sha})
+                             provenance={"spec": f"{spec_name} {spec_sha}", "month panel": month_sha})
     tables = Path(results_dir) / "tables"
     figures = Path(results_dir) / "figures"
     written = [write_csv(tab.raw, tables / f"{NAME}.csv"),
