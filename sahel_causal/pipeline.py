@@ -339,7 +339,12 @@ def _run_design_file(path: Path, raw: dict, runner: tuple[str, Callable[..., lis
             files = [writing.write_text(stage / f"{table_id}.toml", header + text),
                      writing.write_text(stage / "provenance.json", json.dumps(
                          gather(path, doc, panel_path, tuple(overrides)), indent=2, sort_keys=True) + "\n")]
-            kwargs = {"raw": doc, "source": path.name}
+            task_doc = doc
+            if overrides and isinstance(doc.get("table"), dict) and isinstance(doc["table"].get("title"), str):
+                # the rerun's tables say what they are, as the regression reruns do
+                task_doc = {**doc, "table": {**doc["table"], "title": f"Rerun of {doc['table']['title']} "
+                                                                     f"(--set {' '.join(overrides)})"}}
+            kwargs = {"raw": task_doc, "source": path.name}
             if "Table 6" in what:
                 kwargs["spec_bytes"] = text.encode("utf-8")
             files += run(panel, stage, progress, **kwargs)

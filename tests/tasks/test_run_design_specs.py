@@ -43,6 +43,7 @@ def test_synthetic_control_rerun_with_an_override(tmp_path):
     assert "pre_periods=36" in (run_dir / f"{doc['table']['id']}.toml").read_text().splitlines()[0]
     md = (run_dir / "tables" / "table6_withdrawals.md").read_text()
     assert "36/" in md  # pre/post periods column of the one model
+    assert md.startswith(f"**Rerun of {doc['table']['title']} (--set model.{first['id']}.pre_periods=36)")
     prov = json.loads((run_dir / "provenance.json").read_text())
     assert prov["spec"]["overrides"] == [f"model.{first['id']}.pre_periods=36"]
     assert not list((tmp_path / "runs").glob(".*partial*"))  # the staging folder was renamed
