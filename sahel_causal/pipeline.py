@@ -256,13 +256,7 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
     spec = parse_spec(doc, path.name, overrides=tuple(overrides or ()))
     if panel_file is None and spec.data.path is not None:
         panel_file = (path.parent / spec.data.path)
-    if panel_file is not None:
-        panel_path = Path(panel_file)
-        panel = read_panel_file(panel_path)
-    else:
-        panel_path = PANEL_CSV
-        panel = load_panel()
-    panel_sha = sha256_file(panel_path)
+    panel, panel_path, panel_sha = _run_panel(panel_file)
     tr = estimate(spec, panel, progress=progress, data_sha256=panel_sha)
     h = spec_hash({"spec": doc, "panel_sha256": panel_sha}).split(":")[-1]
     base = runs_dir if runs_dir is not None else RESULTS_DIR / "_runs"
@@ -278,6 +272,17 @@ def run_table(name: str, overrides: list[str] | None = None, progress: Progress 
             gather(path, doc, panel_path, tuple(overrides or ())), indent=2, sort_keys=True) + "\n")
         return [spec_file, prov, *write_table_result(tr, out, spec_hash(doc), spec_path=f"{spec.id}.toml",
                                                      panel=panel)]
+
+
+def _run_panel(panel_file: str | Path | None) -> tuple[pd.DataFrame, Path, str]:
+    """The panel a rerun uses (a user's file or the committed one), its path and its sha256."""
+    if panel_file is not None:
+        panel_path = Path(panel_file)
+        panel = read_panel_file(panel_path)
+    else:
+        panel_path = PANEL_CSV
+        panel = load_panel()
+    return panel, panel_path, sha256_file(panel_path)
 
 
 def design_runner(raw: dict) -> tuple[str, Callable[..., list[Path]]] | None:
@@ -318,13 +323,7 @@ def _run_design_file(path: Path, raw: dict, runner: tuple[str, Callable[..., lis
     if panel_file is not None and "Table 6" in what:
         raise SpecificationError(f"{path.name}: synthetic control runs on the committed country-month panel "
                                  "(data/processed/panel_country_month.csv); --panel is not supported for it")
-    if panel_file is not None:
-        panel_path = Path(panel_file)
-        panel = read_panel_file(panel_path)
-    else:
-        panel_path = PANEL_CSV
-        panel = load_panel()
-    panel_sha = sha256_file(panel_path)
+    panel, panel_path, panel_sha = _run_panel(panel_file)
     h = spec_hash({"spec": doc, "panel_sha256": panel_sha}).split(":")[-1]
     base = runs_dir if runs_dir is not None else RESULTS_DIR / "_runs"
     out = base / f"{writing.safe_id(table_id, 'table id')}-{h[:10]}"
