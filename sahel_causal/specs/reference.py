@@ -189,7 +189,12 @@ def render() -> str:
              "not support are errors naming the file and the field. `sahel-causal run SPEC --set key=value` "
              "changes any key for one run (values are TOML: `2`, `true`, `[]`, `\"text\"`), e.g. "
              "`--set variables.train_pc_l1.lag=2`, `--set model.lpm.controls=[]` (one model), "
-             "`--set model.controls=[]` (every model); reruns are written to `results/_runs/`.", ""]
+             "`--set model.controls=[]` (every model); reruns are written to `results/_runs/`. The design files "
+             "of Tables 5 and 6 (`table5_partnership_did.toml` with its `[grid]`, `table5_appendix_events.toml`, "
+             "`table6_withdrawals.toml`) take `--set` the same way, e.g. "
+             "`--set 'defaults.base_period=\"universal\"'` or `--set model.fra_mli_exit.pre_periods=36`: the "
+             "design's own parser validates the result and the design's task writes the rerun's tables and "
+             "figures.", ""]
     for section, (text, rows) in SECTIONS.items():
         lines += [f"## `{section}`", "", text, "", *_table(rows), ""]
     lines += ["## Designs", ""]
