@@ -84,7 +84,7 @@ DESIGNS: tuple[CalibrationDesign, ...] = (
     CalibrationDesign("ppml_sahel", "PPML, UCDP deaths, Sahel partners (11 clusters)", "table3_violence",
                       "ppml_ucdp", "train_pc_l1", countries="sahel_partners", smallest_effect_1sd=0.2,
                       replications=300, draws=399),
-    CalibrationDesign("clogit", "Conditional logit (CRV1)", "table2_coups", "clogit", "train_pc_l1",
+    CalibrationDesign("clogit", "Conditional logit (country and year effects)", "table2_coups", "clogit", "train_pc_l1",
                       replications=200),
     CalibrationDesign("firth", "Firth logit (CRV1)", "table2_coups", "firth", "train_pc_l1", replications=200),
     CalibrationDesign("logit_cubic", "Pooled logit, cubic in years since the last coup (54 clusters)",
