@@ -18,13 +18,15 @@ count); every "new vs old" pair is checked to agree before its time is printed.
     * wild cluster bootstrap test inversion (Webb, 9,999 draws): one sorted pass over the roots of the
       per-draw quartics (the whole confidence set) vs bracketing + grid + bisection (``_ci_bound``);
     * conditional logit CRV3 (``clogit``): analytic Newton vs statsmodels; the padded all-groups
-      kernel vs the per-group reference kernel, end to end and Newton only;
+      kernel vs the per-group reference kernel, end to end and Newton only; the sample rule and design on
+      integer codes built once (``ClogitRefits``, what CRV3 uses) vs pandas per refit;
     * pooled logit CRV3 (``logit_cubic``): analytic Newton on a design built once vs ``pooled_logit``;
     * PPML CRV3 (Table 3 ``ppml_ucdp``): IRLS with dummies warm-started at the full fit vs ``ppml``;
     * Romano-Wolf family of Table 2: reusing the tables' fits vs refitting every model;
 (b) per table (2, 3, 4): ``estimate()`` with every inference method at the specs' draws, with the
     current code and with the previous code paths put back in the same process (the 0.2.0 RI, the
-    per-group conditional-logit kernel, full pooled-logit and PPML refits): time and ratio;
+    conditional-logit refits through ``clogit_coefficients`` with the per-group kernel, full pooled-logit
+    and PPML refits): time and ratio;
 (c) ``sahel-causal run table2`` in a child process (imports, estimation, Romano-Wolf, writing), CPU =
     user + system time of the child, against the 12 s target of issue 9.
 """
@@ -134,6 +136,16 @@ def main() -> None:
         old, b_old = cpu(lambda: refits("per_group"), 3)
         assert all(np.allclose(p, q, rtol=1e-10, atol=0) for p, q in zip(b_new, b_old))
         rows.append((f"conditional logit, {len(groups)} refits as CRV3 (padded vs per-group kernel)", new, old))
+        from sahel_causal.inference.clogit_fast import ClogitRefits
+
+        def coded():
+            refit = ClogitRefits(cs_, cm.outcome, cregs, group="iso3", time="year", start=start)  # built once
+            return [refit.coefficients(cs_[cs_.iso3 != g]) for g in groups]
+
+        new, b_codes = cpu(coded, 3)
+        assert all(np.array_equal(p.to_numpy(), q.to_numpy()) for p, q in zip(b_codes, b_new))
+        rows.append((f"conditional logit, {len(groups)} refits as CRV3 (codes built once vs per refit)", new,
+                     cpu(lambda: refits("padded"), 3)[0]))
         from sahel_causal.inference.clogit_fast import clogit_newton
         from sahel_causal.models.logit import ClogitConfig, _clogit_design, _clogit_sample
 
@@ -323,14 +335,24 @@ def one_at_a_time(E, R):
 
 @contextlib.contextmanager
 def previous_code_paths(E, R):
-    """The 0.2.0 code paths of the tables' inference: previous RI, per-group conditional-logit kernel,
-    full refits of the pooled logit and PPML for CRV3."""
-    import functools
+    """The 0.2.0 code paths of the tables' inference: previous RI, conditional-logit refits through
+    ``clogit_coefficients`` (pandas sample rule and design per refit) with the per-group kernel, full refits
+    of the pooled logit and PPML for CRV3."""
+    from types import SimpleNamespace
 
-    from sahel_causal.inference import clogit_fast
+    from sahel_causal.inference.clogit_fast import clogit_coefficients
 
-    saved_fast, saved_coef = dict(E._FAST_REFITS), clogit_fast.clogit_coefficients
-    clogit_fast.clogit_coefficients = functools.partial(saved_coef, kernel="per_group")
+    def old_clogit(ctx, res):
+        m = ctx.model
+        t = ctx.table.data.time if ctx.table.data.time in ctx.fixed_effects else None
+        full = res.aux.get("params_full")
+        start = dict(zip(full.index, full.to_numpy()))
+        return lambda d: SimpleNamespace(coef=clogit_coefficients(d, m.outcome, list(ctx.regressors),
+                                                                  group=ctx.table.data.unit, time=t, start=start,
+                                                                  kernel="per_group"))
+
+    saved_fast = dict(E._FAST_REFITS)
+    E._FAST_REFITS["conditional_logit"] = old_clogit
     for k in ("logit_cubic", "ppml"):
         E._FAST_REFITS.pop(k, None)
     try:
@@ -339,7 +361,6 @@ def previous_code_paths(E, R):
     finally:
         E._FAST_REFITS.clear()
         E._FAST_REFITS.update(saved_fast)
-        clogit_fast.clogit_coefficients = saved_coef
 
 
 if __name__ == "__main__":

@@ -213,19 +213,20 @@ def attach_crv3_linear(res: EstimationResult, ctx: estimators.FitContext) -> Est
 
 def _refit_clogit_fast(ctx: estimators.FitContext, res: EstimationResult) -> Callable[[pd.DataFrame], Any]:
     """Leave-one-cluster-out refits of the conditional logit by Newton with analytic derivatives
-    (:mod:`sahel_causal.inference.clogit_fast`; same sample rules and design, checked against the
+    (:mod:`sahel_causal.inference.clogit_fast`; the sample rule and design on integer codes, built once;
+    the same arrays and solver as ``clogit_coefficients`` on each subsample, checked against the
     statsmodels fit), warm-started at the full fit."""
     from types import SimpleNamespace
 
-    from sahel_causal.inference.clogit_fast import clogit_coefficients
+    from sahel_causal.inference.clogit_fast import ClogitRefits
 
     m = ctx.model
     unit, time = ctx.table.data.unit, ctx.table.data.time
     t = time if time in ctx.fixed_effects else None
     full = res.aux.get("params_full") if isinstance(res.aux, dict) else None
     start = dict(zip(full.index, full.to_numpy())) if isinstance(full, pd.Series) else None
-    return lambda d: SimpleNamespace(coef=clogit_coefficients(d, m.outcome, list(ctx.regressors), group=unit, time=t,
-                                                              start=start))
+    refits = ClogitRefits(ctx.data, m.outcome, list(ctx.regressors), group=unit, time=t, start=start)
+    return lambda d: SimpleNamespace(coef=refits.coefficients(d))
 
 
 def _refit_ppml_fast(ctx: estimators.FitContext, res: EstimationResult) -> Callable[[pd.DataFrame], Any]:

@@ -390,12 +390,12 @@ def _nonlinear_crv3(fr: _Frame, dd: pd.DataFrame, res) -> tuple[float, bool]:
                               lambda d: ppml(d, fr.outcome, fr.regs, fe=fr.fe, cluster="iso3"))
         draws = [float(refit(dd[dd["iso3"] != g]).coef[fr.tested]) for g in groups]
     elif fr.estimator == "conditional_logit":
-        from sahel_causal.inference.clogit_fast import clogit_coefficients
+        from sahel_causal.inference.clogit_fast import ClogitRefits
 
         start = dict(zip(full.index, full.to_numpy())) if isinstance(full, pd.Series) else None
-        t = "year" if "year" in fr.fe else None
-        draws = [float(clogit_coefficients(dd[dd["iso3"] != g], fr.outcome, fr.regs, group="iso3", time=t,
-                                           start=start)[fr.tested]) for g in groups]
+        refits = ClogitRefits(dd, fr.outcome, fr.regs, group="iso3", time="year" if "year" in fr.fe else None,
+                              start=start)
+        draws = [float(refits.coefficients(dd[dd["iso3"] != g])[fr.tested]) for g in groups]
     else:  # logit_cubic
         from sahel_causal.inference.logit_fast import PooledLogitRefits
 

@@ -265,3 +265,78 @@ def clogit_coefficients(df: pd.DataFrame, outcome: str, regressors: Sequence[str
     s0 = None if start is None else np.array([start.get(c, 0.0) for c in Xd.columns])
     beta = clogit_newton(Xd.to_numpy(dtype=float), y, g, start=s0, kernel=kernel)
     return pd.Series(beta, index=list(Xd.columns))
+
+
+class ClogitRefits:
+    """Leave-some-rows-out refits of one conditional logit (CRV3), with the sample rule and the design
+    done on integer codes instead of pandas group-bys for every refit.
+
+    Built once on the full sample ``df`` (the sample rule of :func:`sahel_causal.models.conditional_logit`
+    applied, as :func:`clogit_coefficients` does); :meth:`coefficients` takes a subsample ``d`` of ``df``'s
+    rows and returns what ``clogit_coefficients(d, ...)`` returns, bit for bit: dropping groups and periods
+    without variation in the outcome is monotone (removing rows never adds variation), so the rule run
+    from the full sample's kept rows that are in ``d`` ends where the rule run on ``d`` ends; the rows
+    keep their order, the period dummies are those of the subsample's sorted periods after the first,
+    the identification checks are the same, and the same Newton solver gets the same arrays
+    (tests/inference/test_clogit_fast.py).
+    """
+
+    def __init__(self, df: pd.DataFrame, outcome: str, regressors: Sequence[str], group: str = "iso3",
+                 time: str | None = None, start: dict | None = None) -> None:
+        from sahel_causal.models.logit import ClogitConfig, _clogit_sample
+
+        self.regressors = tuple(regressors)
+        self.group, self.time, self.start = group, time, start
+        cfg = ClogitConfig(outcome, self.regressors, group, time, None, "model", "")
+        frame = _clogit_sample(df, cfg)[0].frame
+        self.index = frame.index
+        self.y = frame[outcome].to_numpy(dtype=float)
+        self.g_labels, self.g = np.unique(frame[group].to_numpy(), return_inverse=True)
+        if time is not None:
+            self.t_labels, self.t = np.unique(frame[time].to_numpy(), return_inverse=True)
+        self.R = frame[list(self.regressors)].astype(float).to_numpy()
+
+    def _kept(self, d: pd.DataFrame) -> np.ndarray:
+        keep = self.index.isin(d.index)
+        codes = [self.g] + ([self.t] if self.time is not None else [])
+        while True:
+            before = int(keep.sum())
+            for c in codes:
+                m = int(c.max()) + 1
+                lo = np.full(m, np.inf)
+                hi = np.full(m, -np.inf)
+                np.minimum.at(lo, c[keep], self.y[keep])
+                np.maximum.at(hi, c[keep], self.y[keep])
+                keep &= (lo != hi)[c]
+            if int(keep.sum()) == before:
+                return keep
+
+    def coefficients(self, d: pd.DataFrame, kernel: Kernel = "padded") -> pd.Series:
+        """The conditional-logit slopes on the rows of ``d`` (as ``clogit_coefficients(d, ...)``)."""
+        keep = self._kept(d)
+        if not keep.any():
+            raise SpecificationError(f"no {self.group} has variation in the outcome; conditional logit is not "
+                                     "identified")
+        cols = [self.R[keep]]
+        names = list(self.regressors)
+        if self.time is not None:
+            t = self.t[keep]
+            levels = np.unique(t)
+            if levels.size > 1:
+                D = (t[:, None] == levels[None, 1:]).astype(float)
+                cols.append(D)
+                names += [f"{self.time}={self.t_labels[v]}" for v in levels[1:]]
+        X = np.column_stack(cols)
+        g_sub = self.g[keep]
+        groups = np.unique(g_sub, return_inverse=True)[1]
+        counts = np.bincount(groups).astype(float)
+        means = np.stack([np.bincount(groups, weights=X[:, j]) for j in range(X.shape[1])], axis=1) / counts[:, None]
+        within = X - means[groups]
+        const = [n for j, n in enumerate(names) if np.allclose(within[:, j], 0.0)]
+        if const:
+            raise SpecificationError(f"constant within {self.group} (conditioned out, not identified): {const}")
+        if np.linalg.matrix_rank(within) < X.shape[1]:
+            raise SpecificationError(f"regressors are collinear within {self.group}: {names}")
+        s0 = None if self.start is None else np.array([self.start.get(c, 0.0) for c in names])
+        beta = clogit_newton(X, self.y[keep], groups, start=s0, kernel=kernel)
+        return pd.Series(beta, index=names)

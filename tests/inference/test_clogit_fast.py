@@ -295,3 +295,64 @@ def test_tables_clogit_crv3_equals_statsmodels_refits():
     ref = _attach_crv3_refit(slow(data), data, spec.models[0], "iso3", slow, 0.05).inference["crv3"]["train_pc_l1"]
     assert rec.detail["se"] == pytest.approx(ref.detail["se"], rel=1e-6)
     assert rec.p_value == pytest.approx(ref.p_value, rel=1e-6)
+
+
+def test_clogit_refits_on_codes_equal_clogit_coefficients_bit_for_bit(table2_clogit):
+    """The CRV3 refits with the sample rule and design on integer codes (built once) give exactly what
+    clogit_coefficients gives on each leave-one-country-out subsample (same arrays, same solver)."""
+    from sahel_causal.inference.clogit_fast import ClogitRefits
+
+    data, outcome, regs, start, _ = table2_clogit
+    refits = ClogitRefits(data, outcome, regs, group="iso3", time="year", start=start)
+    for c in sorted(data["iso3"].unique()):
+        d = data[data["iso3"] != c]
+        fast = refits.coefficients(d)
+        ref = clogit_coefficients(d, outcome, regs, group="iso3", time="year", start=start)
+        assert list(fast.index) == list(ref.index), c
+        np.testing.assert_array_equal(fast.to_numpy(), ref.to_numpy(), err_msg=c)
+
+
+def _toy_panel(seed=0, G=8, T=6):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows = [{"iso3": f"C{g}", "year": 2000 + t, "x": rng.normal(), "z": rng.normal(),
+             "y": float(rng.random() < 0.3)} for g in range(G) for t in range(T)]
+    return pd.DataFrame(rows)
+
+
+def test_clogit_refits_follow_the_sample_rule_when_a_group_is_left_out():
+    """Chains of drops and a vanishing reference period: leaving C0 out removes the only event of 2000
+    (the first period, so 2001 becomes the reference) and of 2003; results equal clogit_coefficients."""
+    from sahel_causal.inference.clogit_fast import ClogitRefits
+
+    df = _toy_panel()
+    df.loc[df.year.isin([2000, 2003]), "y"] = 0.0
+    df.loc[(df.iso3 == "C0") & df.year.isin([2000, 2003]), "y"] = 1.0
+    df.loc[(df.iso3 == "C0") & ~df.year.isin([2000, 2003]), "y"] = 0.0
+    refits = ClogitRefits(df, "y", ["x", "z"], group="iso3", time="year")
+    for c in sorted(df.iso3.unique()):
+        d = df[df.iso3 != c]
+        try:
+            ref = clogit_coefficients(d, "y", ["x", "z"], group="iso3", time="year")
+        except Exception as exc:  # noqa: BLE001 - the fast path must fail the same way
+            with pytest.raises(type(exc)):
+                refits.coefficients(d)
+            continue
+        fast = refits.coefficients(d)
+        assert list(fast.index) == list(ref.index), c
+        np.testing.assert_array_equal(fast.to_numpy(), ref.to_numpy(), err_msg=c)
+    without_c0 = refits.coefficients(df[df.iso3 != "C0"])
+    assert "year=2001" not in without_c0.index and "year=2003" not in without_c0.index
+
+
+def test_clogit_refits_refuse_a_regressor_constant_within_groups():
+    from sahel_causal.errors import SpecificationError
+    from sahel_causal.inference.clogit_fast import ClogitRefits
+
+    df = _toy_panel(seed=3)
+    df["w"] = df["iso3"].str[1:].astype(float)  # constant within each group
+    df.loc[df.iso3 == "C2", "w"] = df.loc[df.iso3 == "C2", "x"]  # ... except in C2
+    refits = ClogitRefits(df, "y", ["x", "w"], group="iso3", time="year")
+    with pytest.raises(SpecificationError, match="constant within iso3"):
+        refits.coefficients(df[df.iso3 != "C2"])
