@@ -27,12 +27,12 @@ Cartesian product minus declared *exclusions* of incoherent combinations:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from sahel_causal.errors import SpecificationError
+from sahel_causal.specs import validate as val
 
 DERIVE_OPS = ("from", "sum", "ratio", "share_of", "any")
 SCALINGS = ("per_capita", "per_1000_milper", "log1p_millions", "log1p", "any")
@@ -157,55 +157,38 @@ class MultiverseSpec:
 
 # --------------------------------------------------------------------------- strict helpers
 class _P:
+    """The multiverse parser's checks: the shared type checks of :mod:`sahel_causal.specs.validate`
+    (called here value first, then the field) and the structure checks of this design."""
+
     def __init__(self, source: str, where: str) -> None:
         self.source, self.where = source, where
+        self.fields = val.Fields(source, where)
 
     def err(self, field: str, msg: str) -> SpecificationError:
-        return SpecificationError(f"{self.source}: [{self.where}] {field}: {msg}")
+        return self.fields.fail(field, msg)
 
     def table(self, d: Any, allowed: set[str], field: str) -> dict[str, Any]:
-        if not isinstance(d, dict):
-            raise self.err(field, f"must be a table, got {type(d).__name__}")
-        unknown = sorted(set(d) - allowed)
-        if unknown:
-            raise self.err(field, f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-        return d
+        return val.table(d, allowed, source=self.source, where=self.where, field=field)
 
     def req(self, d: dict[str, Any], key: str, field: str) -> Any:
         if key not in d:
             raise self.err(f"{field}.{key}" if field else key, "is required")
         return d[key]
 
-    def string(self, v: Any, field: str) -> str:
-        if not isinstance(v, str) or not v:
-            raise self.err(field, f"must be a non-empty string, got {v!r}")
-        return v
+    def string(self, x: Any, field: str) -> str:
+        return self.fields.string(field, x)
 
-    def integer(self, v: Any, field: str, lo: int | None = None) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self.err(field, f"must be an integer (not a bool or float), got {v!r}")
-        if lo is not None and v < lo:
-            raise self.err(field, f"must be >= {lo}, got {v}")
-        return v
+    def integer(self, x: Any, field: str, lo: int | None = None) -> int:
+        return self.fields.integer(field, x, lo)
 
-    def number(self, v: Any, field: str) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise self.err(field, f"must be a finite number, got {v!r}")
-        return float(v)
+    def number(self, x: Any, field: str) -> float:
+        return self.fields.number(field, x)
 
-    def boolean(self, v: Any, field: str) -> bool:
-        if not isinstance(v, bool):
-            raise self.err(field, f"must be true or false, got {v!r}")
-        return v
+    def boolean(self, x: Any, field: str) -> bool:
+        return self.fields.boolean(field, x)
 
-    def strings(self, v: Any, field: str, allow_empty: bool = False) -> tuple[str, ...]:
-        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-            raise self.err(field, f"must be a list of non-empty strings, got {v!r}")
-        if not v and not allow_empty:
-            raise self.err(field, "must not be empty")
-        if len(set(v)) != len(v):
-            raise self.err(field, f"has duplicates: {v}")
-        return tuple(v)
+    def strings(self, x: Any, field: str, allow_empty: bool = False) -> tuple[str, ...]:
+        return self.fields.strings(field, x, allow_empty=allow_empty)
 
     def array_of_tables(self, v: Any, field: str) -> list[dict[str, Any]]:
         if not isinstance(v, list) or not v or not all(isinstance(x, dict) for x in v):

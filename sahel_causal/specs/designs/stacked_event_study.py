@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from sahel_causal.errors import SpecificationError
+from sahel_causal.specs import validate as v
 
 DESIGN = "stacked_event_study"
 
@@ -50,9 +51,8 @@ class StackedEventStudySpec:
 
 def parse(model: Mapping[str, Any], *, source: str, where: str) -> StackedEventStudySpec:
     """Validate one ``[[model]]`` table into a :class:`StackedEventStudySpec` (strict)."""
-    def err(key: str, msg: str) -> SpecificationError:
-        return SpecificationError(f"{source}: [{where}] {key}: {msg}")
-
+    c = v.Fields(source, where)
+    err = c.fail
     if not isinstance(model, Mapping):
         raise SpecificationError(f"{source}: [{where}] must be a table")
     known = {f.name for f in fields(StackedEventStudySpec)} | {"design"}
@@ -62,33 +62,24 @@ def parse(model: Mapping[str, Any], *, source: str, where: str) -> StackedEventS
         raise err("design", f"must be {DESIGN!r}")
     kw: dict[str, Any] = {}
     for k in ("outcome", "event"):
-        if not isinstance(model.get(k), str) or not model[k]:
-            raise err(k, "is required and must be a non-empty string")
-        kw[k] = model[k]
+        if k not in model:
+            raise err(k, "is required")
+        kw[k] = c.string(k, model[k])
     for k in ("unit", "time", "id", "label"):
         if k in model:
-            if not isinstance(model[k], str) or not model[k]:
-                raise err(k, f"must be a non-empty string, got {model[k]!r}")
-            kw[k] = model[k]
+            kw[k] = c.string(k, model[k])
     for k, lo in (("pre", 1), ("post", 0), ("buffer", 0), ("ref", None)):
         if k in model:
-            v = model[k]
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise err(k, f"must be an integer, got {v!r} ({type(v).__name__})")
-            if lo is not None and v < lo:
-                raise err(k, f"must be >= {lo}, got {v}")
-            kw[k] = v
+            kw[k] = c.integer(k, model[k], lo)
     pre = kw.get("pre", 3)
     ref = kw.get("ref", -1)
     if not -pre <= ref <= -1:
         raise err("ref", f"must lie in [-pre, -1] = [{-pre}, -1], got {ref}")
     if "weighting" in model:
-        if model["weighting"] not in ("none", "wing"):
-            raise err("weighting", f"{model['weighting']!r} is not one of none, wing")
-        kw["weighting"] = model["weighting"]
+        kw["weighting"] = c.choice("weighting", model["weighting"], ("none", "wing"))
     if "years" in model:
         y = model["years"]
-        if not (isinstance(y, list) and len(y) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in y) and y[0] <= y[1]):
+        if not (isinstance(y, list) and len(y) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in y) and y[0] <= y[1]):
             raise err("years", f"must be [first, last] integers with first <= last, got {y!r}")
         kw["years"] = (y[0], y[1])
     return StackedEventStudySpec(**kw)

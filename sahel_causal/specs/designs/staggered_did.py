@@ -52,6 +52,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal, Mapping, get_args
 
 from sahel_causal.errors import SpecificationError
+from sahel_causal.specs import validate as v
 
 Estimator = Literal["cs_dr", "cs_ipw", "cs_reg", "sun_abraham", "imputation", "twfe", "dcdh"]
 ESTIMATORS: tuple[str, ...] = get_args(Estimator)
@@ -118,86 +119,24 @@ class StaggeredDidSpec:
                     biters=self.biters, boot_weights=self.boot_weights, seed=self.seed)
 
 
-# --------------------------------------------------------------------------- strict checks
-class _Checker:
-    def __init__(self, source: str, where: str) -> None:
-        self.source, self.where = source, where
-
-    def err(self, key: str, msg: str) -> SpecificationError:
-        return SpecificationError(f"{self.source}: [{self.where}] {key}: {msg}")
-
-    def string(self, key: str, v: Any) -> str:
-        if not isinstance(v, str) or not v.strip():
-            raise self.err(key, f"must be a non-empty string, got {v!r}")
-        return v
-
-    def opt_string(self, key: str, v: Any) -> str | None:
-        return None if v is None else self.string(key, v)
-
-    def choice(self, key: str, v: Any, allowed: tuple[str, ...]) -> str:
-        if not isinstance(v, str) or v not in allowed:
-            raise self.err(key, f"{v!r} is not one of {', '.join(allowed)}")
-        return v
-
-    def integer(self, key: str, v: Any, minimum: int | None = None) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self.err(key, f"must be an integer, got {v!r} ({type(v).__name__})")
-        if minimum is not None and v < minimum:
-            raise self.err(key, f"must be >= {minimum}, got {v}")
-        return v
-
-    def opt_integer(self, key: str, v: Any, minimum: int | None = None) -> int | None:
-        return None if v is None else self.integer(key, v, minimum)
-
-    def boolean(self, key: str, v: Any) -> bool:
-        if not isinstance(v, bool):
-            raise self.err(key, f"must be true or false, got {v!r}")
-        return v
-
-    def number(self, key: str, v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise self.err(key, f"must be a number, got {v!r}")
-        return float(v)
-
-    def str_list(self, key: str, v: Any, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
-        if not isinstance(v, list):
-            raise self.err(key, f"must be a list of strings, got {v!r}")
-        out = tuple(self.string(f"{key}[{i}]", x) for i, x in enumerate(v))
-        if allowed is not None:
-            for x in out:
-                if x not in allowed:
-                    raise self.err(key, f"{x!r} is not one of {', '.join(allowed)}")
-        if len(set(out)) != len(out):
-            raise self.err(key, f"has duplicates: {list(out)}")
-        return out
-
-    def num_list(self, key: str, v: Any) -> tuple[float, ...]:
-        if not isinstance(v, list):
-            raise self.err(key, f"must be a list of numbers, got {v!r}")
-        out = tuple(self.number(f"{key}[{i}]", x) for i, x in enumerate(v))
-        if any(x < 0 for x in out):
-            raise self.err(key, "bounds must be >= 0")
-        return out
-
-
 def parse(model: Mapping[str, Any], *, source: str, where: str) -> StaggeredDidSpec:
     """Validate one ``[[model]]`` table of design ``staggered_did`` into a :class:`StaggeredDidSpec`.
 
     Raises :class:`~sahel_causal.errors.SpecificationError` ``"{source}: [{where}] <key>: ..."``
     on a missing required key, an unknown key or a value of the wrong type or range.
     """
-    c = _Checker(source, where)
+    c = v.Fields(source, where)
     if not isinstance(model, Mapping):
         raise SpecificationError(f"{source}: [{where}] must be a table, got {type(model).__name__}")
     known = {f.name for f in fields(StaggeredDidSpec)} | set(_GENERAL_KEYS)
     unknown = sorted(set(model) - known)
     if unknown:
-        raise c.err(unknown[0], f"unknown key (allowed: {', '.join(sorted(known))})")
+        raise c.fail(unknown[0], f"unknown key (allowed: {', '.join(sorted(known))})")
     if "design" in model and model["design"] != DESIGN:
-        raise c.err("design", f"must be {DESIGN!r} for this parser, got {model['design']!r}")
+        raise c.fail("design", f"must be {DESIGN!r} for this parser, got {model['design']!r}")
     for req in ("outcome", "cohort", "estimator"):
         if req not in model:
-            raise c.err(req, "is required")
+            raise c.fail(req, "is required")
     m = dict(model)
     kw: dict[str, Any] = {
         "outcome": c.string("outcome", m["outcome"]),
@@ -209,19 +148,19 @@ def parse(model: Mapping[str, Any], *, source: str, where: str) -> StaggeredDidS
     kw["unit"] = c.string("unit", get("unit"))
     kw["time"] = c.string("time", get("time"))
     kw["treatment"] = c.opt_string("treatment", get("treatment"))
-    kw["covariates"] = c.str_list("covariates", m.get("covariates", []))
+    kw["covariates"] = c.strings("covariates", m.get("covariates", []))
     kw["control_group"] = c.choice("control_group", get("control_group"), CONTROL_GROUPS)
     kw["base_period"] = c.choice("base_period", get("base_period"), BASE_PERIODS)
     kw["anticipation"] = c.integer("anticipation", get("anticipation"), 0)
     kw["allow_unbalanced_panel"] = c.boolean("allow_unbalanced_panel", get("allow_unbalanced_panel"))
-    aggs = c.str_list("aggregations", m.get("aggregations", list(d["aggregations"].default)), AGGREGATIONS)
+    aggs = c.strings("aggregations", m.get("aggregations", list(d["aggregations"].default)), allowed=AGGREGATIONS)
     if not aggs:
-        raise c.err("aggregations", "must name at least one of " + ", ".join(AGGREGATIONS))
+        raise c.fail("aggregations", "must name at least one of " + ", ".join(AGGREGATIONS))
     kw["aggregations"] = aggs
     kw["min_e"] = c.opt_integer("min_e", get("min_e"))
     kw["max_e"] = c.opt_integer("max_e", get("max_e"))
     if kw["min_e"] is not None and kw["max_e"] is not None and kw["min_e"] > kw["max_e"]:
-        raise c.err("min_e", f"{kw['min_e']} is larger than max_e = {kw['max_e']}")
+        raise c.fail("min_e", f"{kw['min_e']} is larger than max_e = {kw['max_e']}")
     kw["balance_e"] = c.opt_integer("balance_e", get("balance_e"), 0)
     kw["cluster"] = c.opt_string("cluster", get("cluster"))
     kw["bootstrap"] = c.boolean("bootstrap", get("bootstrap"))
@@ -231,13 +170,13 @@ def parse(model: Mapping[str, Any], *, source: str, where: str) -> StaggeredDidS
     kw["ri_exact_limit"] = c.integer("ri_exact_limit", get("ri_exact_limit"), 0)
     alpha = c.number("alpha", get("alpha"))
     if not 0.0 < alpha < 1.0:
-        raise c.err("alpha", f"must lie in (0, 1), got {alpha}")
+        raise c.fail("alpha", f"must lie in (0, 1), got {alpha}")
     kw["alpha"] = alpha
     kw["seed"] = c.integer("seed", get("seed"), 0)
-    kw["honest_mbar"] = c.num_list("honest_mbar", m.get("honest_mbar", []))
-    kw["honest_m"] = c.num_list("honest_m", m.get("honest_m", []))
+    kw["honest_mbar"] = c.numbers("honest_mbar", m.get("honest_mbar", []), minimum=0)
+    kw["honest_m"] = c.numbers("honest_m", m.get("honest_m", []), minimum=0)
     kw["id"] = c.opt_string("id", m.get("id"))
     kw["label"] = c.opt_string("label", m.get("label"))
     if kw["covariates"] and kw["estimator"] in ("dcdh",):
-        raise c.err("covariates", "are not supported with estimator 'dcdh' here; remove them")
+        raise c.fail("covariates", "are not supported with estimator 'dcdh' here; remove them")
     return StaggeredDidSpec(**kw)

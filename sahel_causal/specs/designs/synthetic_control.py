@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sahel_causal.errors import SpecificationError
+from sahel_causal.specs import validate as v
 
 DESIGN = "synthetic_control"
 Role = Literal["main", "robustness", "competing"]
@@ -81,8 +81,8 @@ _REQUIRED = ("id", "label", "role", "treated", "event", "outcome")
 def parse(model: dict[str, Any], *, source: str, where: str) -> SyntheticControlSpec:
     """Validate one ``[[model]]`` table and freeze it; raise SpecificationError naming the field."""
 
-    def fail(field: str, what: str) -> SpecificationError:
-        return SpecificationError(f"{source}: [{where}] {field}: {what}")
+    c = v.Fields(source, where)
+    fail = c.fail
 
     if not isinstance(model, dict):
         raise fail("model", "must be a table of fields")
@@ -96,34 +96,15 @@ def parse(model: dict[str, Any], *, source: str, where: str) -> SyntheticControl
             raise fail(f, "is required")
 
     def string(f: str, pattern: str | None = None, choices: tuple[str, ...] | None = None) -> str:
-        v = model[f]
-        if not isinstance(v, str) or not v:
-            raise fail(f, f"must be a non-empty string, got {v!r}")
-        if pattern and not re.fullmatch(pattern, v):
-            raise fail(f, f"'{v}' does not match {pattern}")
-        if choices and v not in choices:
-            raise fail(f, f"must be one of {list(choices)}, got '{v}'")
-        return v
+        if choices:
+            return c.choice(f, model[f], choices)
+        return c.string(f, model[f], re.compile(f"^(?:{pattern})$") if pattern else None)
 
     def integer(f: str, default: int, lo: int) -> int:
-        v = model.get(f, default)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise fail(f, f"must be an integer, got {v!r}")
-        if v < lo:
-            raise fail(f, f"must be >= {lo}, got {v}")
-        return v
+        return c.integer(f, model.get(f, default), lo)
 
     def codes(f: str, default: tuple[str, ...], allow_empty: bool) -> tuple[str, ...]:
-        if f not in model:
-            return default
-        v = model[f]
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise fail(f, f"must be a list of strings, got {v!r}")
-        if not v and not allow_empty:
-            raise fail(f, "must not be empty")
-        if len(set(v)) != len(v):
-            raise fail(f, "contains duplicates")
-        return tuple(v)
+        return c.strings(f, model[f], allow_empty=allow_empty) if f in model else default
 
     treated = codes("treated", (), allow_empty=False)
     bad = [c for c in treated if not re.fullmatch(r"[A-Z]{3}", c)]
@@ -141,9 +122,7 @@ def parse(model: dict[str, Any], *, source: str, where: str) -> SyntheticControl
     exclude = codes("exclude_donors", (), allow_empty=True)
     if model.get("transform") == "per_100k" and frequency != "year":
         raise fail("transform", "'per_100k' needs yearly data (population is a country-year column)")
-    augmented = model.get("augmented", False)
-    if not isinstance(augmented, bool):
-        raise fail("augmented", f"must be true or false, got {augmented!r}")
+    augmented = c.boolean("augmented", model.get("augmented", False))
     if augmented and "sc" not in estimators:
         raise fail("augmented", "needs 'sc' among the estimators (the augmentation corrects the SC weights)")
     if set(exclude) & set(treated):
