@@ -458,7 +458,7 @@ def check_separation(X: np.ndarray, y: np.ndarray, names: Sequence[str]) -> None
 
 
 def _fit_pooled(sample: Sample, cfg: PooledLogitConfig, metadata: Mapping[str, Any] | None) -> EstimationResult:
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api: 0.5 s less to import
 
     frame = sample.frame
     X = logit_design(frame, cfg.regressors, cfg.duration, cfg.dummies)
@@ -474,7 +474,7 @@ def _fit_pooled(sample: Sample, cfg: PooledLogitConfig, metadata: Mapping[str, A
         cov = {"cov_type": "nonrobust"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = sm.Logit(y, X.to_numpy()).fit(method="newton", maxiter=200, tol=1e-10, disp=False, **cov)
+        res = Logit(y, X.to_numpy()).fit(method="newton", maxiter=200, tol=1e-10, disp=False, **cov)
     if not res.mle_retvals.get("converged", False):
         raise SpecificationError(POOLED_NOT_CONVERGED)
     names = list(X.columns)
