@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from sahel_causal.errors import SpecificationError
+from sahel_causal.inference.cluster import jackknife_vcov
 from sahel_causal.inference.randomization import randomization_inference
 from sahel_causal.inference.wild_bootstrap import wild_cluster_bootstrap
 from sahel_causal.models import (average_marginal_effects, conditional_logit, effect_at_baseline, fe_ols,
@@ -366,7 +367,6 @@ def _attach_crv3_refit(res: EstimationResult, sample: pd.DataFrame, model: Model
     """
     _require_treatments(res, model)
     groups = sorted(sample[cluster].unique())
-    G = len(groups)
     terms = list(model.treatments)
     b = res.coef[terms].to_numpy(float)
     draws, failed = [], []
@@ -381,8 +381,7 @@ def _attach_crv3_refit(res: EstimationResult, sample: pd.DataFrame, model: Model
             res = res.with_inference("crv3", term, math.nan, math.nan, math.nan,
                                      {"reason": "leave-one-cluster-out refit failed", "failed": failed[:5]})
             continue
-        d = np.array(draws)[:, j] - b[j]
-        se = math.sqrt((G - 1) / G * float(d @ d))
+        se = math.sqrt(float(jackknife_vcov(b[j:j + 1], np.array(draws)[:, j:j + 1])[0, 0]))
         q = stats.norm.ppf(1 - alpha / 2)
         p = float(2 * stats.norm.sf(abs(b[j] / se))) if se > 0 else math.nan
         res = res.with_inference("crv3", term, p, b[j] - q * se, b[j] + q * se,
@@ -459,7 +458,7 @@ def _ri_batch_statistic(used: pd.DataFrame, ui: np.ndarray, ti: np.ndarray, n_ye
                         cl: np.ndarray, ssc: float) -> Callable[[np.ndarray], np.ndarray]:
     """The randomization-inference statistic for m permutations at once: (m, G, T) permuted paths ->
     (m,) CRV1 t-statistics of the first permuted column, equal (up to rounding) to the one-at-a-time
-    ``stat_fn`` of :func:`_attach_ri` (tests/test_estimation_fixes.py compares the whole null distribution).
+    ``stat_fn`` of :func:`_attach_ri` (tests/inference/test_ri_batched.py compares the whole null distribution).
 
     The permuted treatment column (and its interactions with ``moderators``) is residualised on the
     nuisance space span(Z) of the fit (intercept, controls, fixed-effect dummies; orthonormal basis
@@ -632,7 +631,7 @@ def _attach_ri(res: EstimationResult, df: pd.DataFrame, sample: pd.DataFrame, mo
     batch_fn = _ri_batch_statistic(used, ui, ti, len(years), unit, fe, control_cols, moderators, q, yq, cl, ssc)
 
     out = randomization_inference(stat_fn, paths, n_perm=ri.permutations, seed=ri.seed, unbalanced="within_support",
-                                  batch_stat_fn=batch_fn, batch_size=128)
+                                  batch_stat_fn=batch_fn)
     return res.with_inference("ri", base, float(out.p_value), math.nan, math.nan,
                               {"permutations": int(out.n_perm), "exact": bool(out.exact), "seed": int(ri.seed),
                                "statistic": "CRV1 t of the first treatment", "observed_statistic": float(out.stat),

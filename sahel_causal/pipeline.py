@@ -17,7 +17,9 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -285,7 +287,19 @@ def _run_panel(panel_file: str | Path | None) -> tuple[pd.DataFrame, Path, str]:
     return panel, panel_path, sha256_file(panel_path)
 
 
-def design_runner(raw: dict) -> tuple[str, Callable[..., list[Path]]] | None:
+@dataclass(frozen=True)
+class DesignRunner:
+    """How ``sahel-causal run`` reruns a design file: its task's ``make(panel, results_dir, progress, raw=,
+    source=)``, the strict parser that validates an overridden document before anything is written
+    (``None``: the task's own parsing), and whether the task runs on its own committed panel."""
+
+    label: str
+    make: Callable[..., list[Path]]
+    validate: Callable[[dict, str], Any] | None = None
+    own_panel: str | None = None
+
+
+def design_runner(raw: dict) -> DesignRunner | None:
     """For a specification file of the designs beyond single regressions, its task: the partnership DiD
     grid (``[grid]``, Table 5), coups as events and external actors (``[coups]``/``[actors]``, Tables
     5B-5C) or synthetic control (every ``[[model]]`` with ``design = "synthetic_control"``, Table 6).
@@ -293,17 +307,19 @@ def design_runner(raw: dict) -> tuple[str, Callable[..., list[Path]]] | None:
     from sahel_causal.tasks import table5, table6
 
     if "grid" in raw:
-        return "partnership DiD (Table 5)", lambda *a, **k: table5.make(*a, appendix=False, **k)
+        return DesignRunner("partnership DiD (Table 5)", lambda *a, **k: table5.make(*a, appendix=False, **k),
+                            table5.partnership_models)
     if "coups" in raw or "actors" in raw:
-        return "coups as events and external actors (Tables 5B-5C)", table5.make_appendix
+        return DesignRunner("coups as events and external actors (Tables 5B-5C)", table5.make_appendix)
     models = raw.get("model")
     if isinstance(models, list) and models and all(isinstance(m, dict) and m.get("design") == "synthetic_control"
                                                    for m in models):
-        return "synthetic control (Table 6)", table6.make
+        return DesignRunner("synthetic control (Table 6)", table6.make, table6.parse_doc,
+                            own_panel="data/processed/panel_country_month.csv")
     return None
 
 
-def _run_design_file(path: Path, raw: dict, runner: tuple[str, Callable[..., list[Path]]], overrides: list[str],
+def _run_design_file(path: Path, raw: dict, runner: DesignRunner, overrides: list[str],
                      progress: Progress, panel_file: str | Path | None, runs_dir: Path | None) -> list[Path]:
     """``sahel-causal run`` for a design specification file (see :func:`design_runner`): the overrides are
     applied to the document, which the design's own strict parser validates; outputs (tables, figures,
@@ -315,38 +331,33 @@ def _run_design_file(path: Path, raw: dict, runner: tuple[str, Callable[..., lis
     from sahel_causal.review.provenance import gather
     from sahel_causal.specs.io import apply_overrides
 
-    what, run = runner
     doc = apply_overrides(raw, overrides, path.name)
-    _validate_design_doc(what, doc, path.name)  # a bad override fails here, before anything is written
+    if runner.validate is not None:
+        runner.validate(doc, path.name)  # a bad override fails here, before anything is written
     table = doc.get("table") if isinstance(doc.get("table"), dict) else {}
     table_id = table.get("id") if isinstance(table.get("id"), str) else path.stem
-    if panel_file is not None and "Table 6" in what:
-        raise SpecificationError(f"{path.name}: synthetic control runs on the committed country-month panel "
-                                 "(data/processed/panel_country_month.csv); --panel is not supported for it")
+    if panel_file is not None and runner.own_panel:
+        raise SpecificationError(f"{path.name}: {runner.label} runs on the committed panel {runner.own_panel}; "
+                                 "--panel is not supported for it")
     panel, panel_path, panel_sha = _run_panel(panel_file)
     h = spec_hash({"spec": doc, "panel_sha256": panel_sha}).split(":")[-1]
     base = runs_dir if runs_dir is not None else RESULTS_DIR / "_runs"
     out = base / f"{writing.safe_id(table_id, 'table id')}-{h[:10]}"
     # the task writes as it goes: into a staging folder renamed at the end, so a failure leaves nothing
     stage = base / f".{out.name}.partial-{os.getpid()}"
-    text = tomli_w.dumps(doc)
-    progress(f"{path.name}: {what}")
+    task_doc = doc
+    if overrides and isinstance(table.get("title"), str):
+        # the rerun's tables say what they are, as the regression reruns do
+        task_doc = {**doc, "table": {**table, "title": f"Rerun of {table['title']} (--set {' '.join(overrides)})"}}
+    progress(f"{path.name}: {runner.label}")
     with writing.output_lock(RESULTS_DIR if runs_dir is None else runs_dir):
         try:
             header = f"# {path.name}" + (f" with --set {' '.join(overrides)}" if overrides else "") + \
                 f"; panel {_rel(panel_path)} (sha256 {panel_sha})\n"
-            files = [writing.write_text(stage / f"{table_id}.toml", header + text),
+            files = [writing.write_text(stage / f"{table_id}.toml", header + tomli_w.dumps(doc)),
                      writing.write_text(stage / "provenance.json", json.dumps(
                          gather(path, doc, panel_path, tuple(overrides)), indent=2, sort_keys=True) + "\n")]
-            task_doc = doc
-            if overrides and isinstance(doc.get("table"), dict) and isinstance(doc["table"].get("title"), str):
-                # the rerun's tables say what they are, as the regression reruns do
-                task_doc = {**doc, "table": {**doc["table"], "title": f"Rerun of {doc['table']['title']} "
-                                                                     f"(--set {' '.join(overrides)})"}}
-            kwargs = {"raw": task_doc, "source": path.name}
-            if "Table 6" in what:
-                kwargs["spec_bytes"] = text.encode("utf-8")
-            files += run(panel, stage, progress, **kwargs)
+            files += runner.make(panel, stage, progress, raw=task_doc, source=path.name)
             if out.exists():
                 shutil.rmtree(out)
             os.replace(stage, out)
@@ -354,13 +365,3 @@ def _run_design_file(path: Path, raw: dict, runner: tuple[str, Callable[..., lis
             if stage.exists():
                 shutil.rmtree(stage)
     return [out / f.relative_to(stage) for f in files]
-
-
-def _validate_design_doc(what: str, doc: dict, source: str) -> None:
-    """Parse a design document with its design's strict parser (errors name the file and field)."""
-    from sahel_causal.tasks import table5, table6
-
-    if "Table 6" in what:
-        table6.parse_doc(doc, source)
-    elif "Table 5)" in what:
-        table5.partnership_models(doc, source)

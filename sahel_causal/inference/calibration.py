@@ -367,9 +367,9 @@ def run_linear(design: CalibrationDesign, fr: _Frame, *, R: int, draws: int, per
 def _crv3_from_refits(b: float, draws: list[float]) -> tuple[float, bool]:
     """CRV3 (jackknife, (G-1)/G sum_g (b_(g) - b)^2; normal reference) p-value of ``H0: beta = 0`` and
     whether its 95% interval covers 0, from the full estimate and the leave-one-cluster-out estimates."""
-    d = np.asarray(draws, float) - b
-    G = d.shape[0]
-    se = math.sqrt((G - 1) / G * float(d @ d))
+    from sahel_causal.inference.cluster import jackknife_vcov
+
+    se = math.sqrt(float(jackknife_vcov([b], np.asarray(draws, float)[:, None])[0, 0]))
     if not (se > 0 and math.isfinite(se)):
         return math.nan, False
     z = abs(b) / se

@@ -237,6 +237,16 @@ def jackknife_coefficients(X: ArrayLike, y: ArrayLike, cluster: ArrayLike) -> Fl
     return np.linalg.solve(loo_xtx, (xty[None, :] - xgyg)[:, :, None])[:, :, 0]
 
 
+def jackknife_vcov(estimate: ArrayLike, leave_one_out: ArrayLike) -> FloatArray:
+    """The cluster jackknife ``(G-1)/G * sum_g (b_(g) - b)(b_(g) - b)'`` from the estimate ``b`` (k,)
+    and the G leave-one-cluster-out estimates (G, k) (MacKinnon, Nielsen & Webb 2023, CV3): the CRV3 of
+    :func:`crv3` and of the nonlinear models' refits."""
+    loo = np.atleast_2d(np.asarray(leave_one_out, dtype=np.float64))
+    dev = loo - np.asarray(estimate, dtype=np.float64).reshape(1, -1)
+    G = dev.shape[0]
+    return (G - 1) / G * (dev.T @ dev)
+
+
 def crv3(
     X: ArrayLike,
     y: ArrayLike,
@@ -258,6 +268,5 @@ def crv3(
     _, n_clusters = factorize_clusters(cluster, ya.shape[0])
     jack = jackknife_coefficients(Xa, ya, cluster)
     b_c = ols_coefficients(Xa, ya) if center == "estimate" else jack.mean(axis=0)
-    dev = jack - b_c[None, :]
-    vcov = (n_clusters - 1) / n_clusters * (dev.T @ dev)
+    vcov = jackknife_vcov(b_c, jack)
     return (vcov + vcov.T) / 2.0

@@ -41,6 +41,8 @@ def _identified_rows(codes: list[np.ndarray], y: np.ndarray) -> np.ndarray:
     every remaining row and singletons. Both removals are monotone, so the result is the largest subset
     in which no level is all-zero or a singleton, whatever the order (the same rows as the pandas
     implementation of ``models.ppml``)."""
+    from sahel_causal.models.fe_ols import singleton_mask_codes
+
     keep = np.ones(y.shape[0], dtype=bool)
     while True:
         before = int(keep.sum())
@@ -48,9 +50,9 @@ def _identified_rows(codes: list[np.ndarray], y: np.ndarray) -> np.ndarray:
             m = int(c.max()) + 1 if c.size else 0
             total = np.bincount(c[keep], weights=y[keep], minlength=m)
             keep &= total[c] != 0
-        for c in codes:
-            m = int(c.max()) + 1 if c.size else 0
-            keep &= np.bincount(c[keep], minlength=m)[c] != 1
+        if codes:
+            idx = np.flatnonzero(keep)
+            keep[idx[singleton_mask_codes([c[idx] for c in codes])]] = False  # fe_ols's iterative singleton rule
         if int(keep.sum()) == before:
             return keep
 

@@ -245,7 +245,7 @@ def randomization_inference(
     alternative: Alternative = "two-sided",
     unbalanced: Unbalanced = "error",
     batch_stat_fn: Callable[[FloatArray], FloatArray] | None = None,
-    batch_size: int = 1024,
+    batch_size: int = 128,
 ) -> RIResult:
     """Fisher randomization test that permutes entire treatment paths across clusters.
 
@@ -262,7 +262,8 @@ def randomization_inference(
     unbalanced : ``"error"`` (default) or ``"within_support"``, see the module docstring.
     batch_stat_fn : optional vectorised statistic, (m, G, T) stacked paths -> (m,) statistics, equal to
         ``stat_fn`` applied to each; the permutations (and so the p-value) are the same, only computed
-        ``batch_size`` at a time (e.g. as matrix products).
+        ``batch_size`` at a time (e.g. as matrix products; the default 128 keeps a block's temporaries in
+        cache: blocks of 1,024 were slower on the tables' designs, benchmarks/bench_inference.py).
     """
     if alternative not in ("two-sided", "greater", "less"):
         raise SpecificationError(
@@ -274,6 +275,8 @@ def randomization_inference(
         )
     if isinstance(n_perm, bool) or not isinstance(n_perm, (int, np.integer)) or n_perm < 1:
         raise SpecificationError(f"n_perm must be a positive integer, got {n_perm!r}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise SpecificationError(f"batch_size must be a positive integer, got {batch_size!r}.")
     if not callable(stat_fn):
         raise SpecificationError("stat_fn must be callable: paths (G, T) -> float.")
     rng, seed_int = _resolve_rng(seed)

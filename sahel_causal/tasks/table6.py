@@ -70,21 +70,23 @@ def estimate_all(specs: list[SyntheticControlSpec], month: pd.DataFrame, year: p
 
 
 def make(panel: pd.DataFrame, results_dir: Path, progress: Callable[[str], None] = lambda m: None, *,
-         raw: dict[str, Any] | None = None, source: str | None = None, spec_bytes: bytes | None = None) -> list[Path]:
-    """Write Table 6 and its figures; return the paths written. ``raw``/``source``/``spec_bytes``: a
-    specification document (and the bytes its provenance hash is taken from) instead of the committed
-    ``analysis/specs/table6_withdrawals.toml`` (``sahel-causal run`` with ``--set``)."""
+         raw: dict[str, Any] | None = None, source: str | None = None) -> list[Path]:
+    """Write Table 6 and its figures; return the paths written. ``raw``/``source``: a specification
+    document instead of the committed ``analysis/specs/table6_withdrawals.toml`` (``sahel-causal run``
+    with ``--set``; its provenance hash is taken from the document written as TOML)."""
     from sahel_causal.pipeline import MONTH_CSV, _write_text, write_csv
 
     if raw is None:
         table_meta, specs = load_spec(SPEC)
         spec_bytes, spec_name = SPEC.read_bytes(), SPEC.name
     else:
+        import tomli_w
+
         table_meta, specs = parse_doc(raw, source or "<spec>")
-        spec_name = source or "<spec>"
+        spec_bytes, spec_name = tomli_w.dumps(raw).encode("utf-8"), source or "<spec>"
     month = pd.read_csv(MONTH_CSV)
     results = estimate_all(specs, month, panel, progress)
-    spec_sha = hashlib.sha256(spec_bytes or b"").hexdigest()[:12]
+    spec_sha = hashlib.sha256(spec_bytes).hexdigest()[:12]
     month_sha = hashlib.sha256(Path(MONTH_CSV).read_bytes()).hexdigest()[:12]
     tab = synth_table.table6(results, table_meta["title"], table_meta.get("notes", []),
                              provenance={"spec": f"{spec_name} {spec_sha}", "month panel": month_sha})

@@ -166,3 +166,13 @@ def test_batched_statistic_against_explicit_regressions(contiguous):
     got = fn(blocks)
     want = [_reference_t(y, b[ui, ti], Z, cl) for b in blocks]
     np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("bad", [0, -3, True, 2.5])
+def test_a_bad_batch_size_is_a_named_error(bad):
+    """A block size of 0 would never finish drawing permutations: refused with a message instead."""
+    from sahel_causal.errors import SpecificationError
+
+    paths = np.arange(12, dtype=float).reshape(4, 3)
+    with pytest.raises(SpecificationError, match="batch_size must be a positive integer"):
+        R.randomization_inference(lambda p: float(p[0, 0]), paths, n_perm=9, seed=1, batch_size=bad)
