@@ -485,12 +485,17 @@ def _ci_bound(
     accepted = np.array([p(float(b)) >= alpha for b in grid])
     last = int(np.flatnonzero(accepted).max())
     inside, outside = float(grid[last]), float(grid[last + 1])
-    tol = 1e-13 * max(abs(centre), scale)
+    return _bisect_boundary(lambda b: p(b) >= alpha, inside, outside, 1e-13 * max(abs(centre), scale))
+
+
+def _bisect_boundary(accepts: Callable[[float], bool], inside: float, outside: float, tol: float) -> float:
+    """Bisection between an accepted value ``inside`` and a rejected value ``outside`` of a test
+    inversion until they are ``tol`` apart (at most 200 halvings); returns their midpoint."""
     for _ in range(200):
         if abs(outside - inside) <= tol:
             break
         mid = 0.5 * (inside + outside)
-        if p(mid) >= alpha:
+        if accepts(mid):
             inside = mid
         else:
             outside = mid
@@ -614,16 +619,7 @@ def _ci_set(
         return _p_at(setup, stats, setup.coef + se * z, p_value_type)
 
     def polish(inside: float, outside: float) -> float:
-        tol = 1e-13 * max(abs(inside), 1.0)
-        for _ in range(200):
-            if abs(outside - inside) <= tol:
-                break
-            mid = 0.5 * (inside + outside)
-            if p_exact(mid) >= alpha:
-                inside = mid
-            else:
-                outside = mid
-        return 0.5 * (inside + outside)
+        return _bisect_boundary(lambda z: p_exact(z) >= alpha, inside, outside, 1e-13 * max(abs(inside), 1.0))
 
     segments: list[tuple[float, float]] = []
     i, m = 0, accept.shape[0]

@@ -70,13 +70,11 @@ def fw_step(a: np.ndarray, x: np.ndarray, b: np.ndarray, eta: float) -> np.ndarr
     return x + constrained * d_x
 
 
-def sc_weight_fw_reference(y: np.ndarray, zeta: float, intercept: bool = True, init: np.ndarray | None = None,
-                           min_decrease: float = 1e-3, max_iter: int = 1000) -> FWResult:
-    """Line-by-line mirror of ``synthdid:::sc.weight.fw`` (recomputes ``Ax`` at every step).
-
-    Slow (three passes over the matrix per iteration); kept as the reference against which the
-    fast kernel used by :func:`sc_weight_fw` is tested.
-    """
+def _fw_problem(y: np.ndarray, zeta: float, intercept: bool,
+                init: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, float]:
+    """The Frank-Wolfe problem of ``synthdid:::sc.weight.fw``: ``A`` (the first columns of ``y``, centred
+    by column when ``intercept``), ``b`` (its last column), the start ``x`` (uniform unless ``init``),
+    the number of rows and ``zeta^2`` -- shared by the reference and the compiled solver."""
     y = np.asarray(y, dtype=float)
     rows, ncol = y.shape
     c = ncol - 1
@@ -85,9 +83,17 @@ def sc_weight_fw_reference(y: np.ndarray, zeta: float, intercept: bool = True, i
         raise ValueError(f"sc_weight_fw: initial weights have length {x.shape}, expected {c}.")
     if intercept:
         y = y - np.add.reduce(y, axis=0)[np.newaxis, :] / rows
-    a = np.ascontiguousarray(y[:, :c])
-    b = np.ascontiguousarray(y[:, c])
-    zeta2 = float(zeta) ** 2
+    return np.ascontiguousarray(y[:, :c]), np.ascontiguousarray(y[:, c]), x, rows, float(zeta) ** 2
+
+
+def sc_weight_fw_reference(y: np.ndarray, zeta: float, intercept: bool = True, init: np.ndarray | None = None,
+                           min_decrease: float = 1e-3, max_iter: int = 1000) -> FWResult:
+    """Line-by-line mirror of ``synthdid:::sc.weight.fw`` (recomputes ``Ax`` at every step).
+
+    Slow (three passes over the matrix per iteration); kept as the reference against which the
+    fast kernel used by :func:`sc_weight_fw` is tested.
+    """
+    a, b, x, rows, zeta2 = _fw_problem(y, zeta, intercept, init)
     eta = rows * zeta2
     threshold = float(min_decrease) ** 2
     vals: list[float] = []
@@ -201,16 +207,6 @@ def sc_weight_fw(y: np.ndarray, zeta: float, intercept: bool = True, init: np.nd
     and differs from the reference in the last bits only (tested to 1e-9 on weights and estimates).
     Plain sequential loops without fast-math: the same bytes on every run and thread setting.
     """
-    y = np.asarray(y, dtype=float)
-    rows, ncol = y.shape
-    c = ncol - 1
-    x = np.full(c, 1.0 / c) if init is None else np.array(init, dtype=float, copy=True)
-    if x.shape != (c,):
-        raise ValueError(f"sc_weight_fw: initial weights have length {x.shape}, expected {c}.")
-    if intercept:
-        y = y - np.add.reduce(y, axis=0)[np.newaxis, :] / rows
-    a = np.ascontiguousarray(y[:, :c])
-    b = np.ascontiguousarray(y[:, c])
-    zeta2 = float(zeta) ** 2
+    a, b, x, rows, zeta2 = _fw_problem(y, zeta, intercept, init)
     w, vals = _fw_kernel(a, b, x, rows * zeta2, zeta2, float(min_decrease) ** 2, int(max_iter))
     return FWResult(weights=w, vals=vals)
