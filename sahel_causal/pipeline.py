@@ -291,7 +291,7 @@ def _run_panel(panel_file: str | Path | None) -> tuple[pd.DataFrame, Path, str]:
 class DesignRunner:
     """How ``sahel-causal run`` reruns a design file: its task's ``make(panel, results_dir, progress, raw=,
     source=)``, the strict parser that validates an overridden document before anything is written
-    (``None``: the task's own parsing), and whether the task runs on its own committed panel."""
+    (``None``: only the task's own parsing), and the committed panel the task always runs on, if any."""
 
     label: str
     make: Callable[..., list[Path]]
@@ -310,7 +310,8 @@ def design_runner(raw: dict) -> DesignRunner | None:
         return DesignRunner("partnership DiD (Table 5)", lambda *a, **k: table5.make(*a, appendix=False, **k),
                             table5.partnership_models)
     if "coups" in raw or "actors" in raw:
-        return DesignRunner("coups as events and external actors (Tables 5B-5C)", table5.make_appendix)
+        return DesignRunner("coups as events and external actors (Tables 5B-5C)", table5.make_appendix,
+                            table5.check_appendix)
     models = raw.get("model")
     if isinstance(models, list) and models and all(isinstance(m, dict) and m.get("design") == "synthetic_control"
                                                    for m in models):

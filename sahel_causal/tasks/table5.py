@@ -68,26 +68,124 @@ def _exclude_ever(data: pd.DataFrame, columns: list[str], source: str) -> pd.Dat
     return data[~ever | data["tsctp_entry_year"].notna()].reset_index(drop=True)
 
 
-def partnership_models(raw: dict[str, Any], source: str) -> list[Any]:
-    """Expand [defaults] x [grid] outcomes x columns (+ explicit [[model]]) into parsed specs."""
-    from sahel_causal.specs.designs.staggered_did import parse
+def _labels(f: Any, field: str, value: Any, n: int) -> None:
+    """``field`` must be a list of ``n`` non-empty strings (one label per entry of the list it labels)."""
+    if not isinstance(value, list) or len(value) != n or not all(isinstance(x, str) and x for x in value):
+        raise f.fail(field, f"must be a list of {n} non-empty strings, one per entry, got {value!r}")
 
+
+def _texts(f: Any, field: str, value: Any) -> None:
+    """``field`` must be a list of non-empty strings (table notes)."""
+    if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+        raise f.fail(field, f"must be a list of non-empty strings, got {value!r}")
+
+
+def check_appendix(raw: dict[str, Any], source: str) -> None:
+    """Strict checks of the appendix file (Tables 5B-5D): [table] titles and notes, [coups], [actors] and
+    the optional [dose], and every model they expand to (stacked event study, staggered DiD)."""
+    from sahel_causal.specs import validate as v
+    from sahel_causal.specs.designs import stacked_event_study as sspec
+    from sahel_causal.specs.designs.staggered_did import parse as parse_did
+
+    t = v.Fields(source, "table")
+    tab = raw.get("table")
+    if not isinstance(tab, dict):
+        raise SpecificationError(f"{source}: [table] is required")
+    for k in ("title_coups", "title_actors"):
+        t.string(k, tab.get(k))
+    for k in ("notes_coups", "notes_actors"):
+        _texts(t, k, tab.get(k))
+    for section, lists in (("coups", ("outcomes",)), ("actors", ("actors", "outcomes"))):
+        f = v.Fields(source, section)
+        sec = raw.get(section)
+        if not isinstance(sec, dict):
+            raise SpecificationError(f"{source}: [{section}] is required and must be a table")
+        v.table(sec, {*lists, *(f"{x[:-1]}_labels" for x in lists), "defaults"}, source=source, where=section)
+        for k in lists:
+            n = len(f.strings(k, sec.get(k), allow_empty=False))
+            _labels(f, f"{k[:-1]}_labels", sec.get(f"{k[:-1]}_labels"), n)
+        if not isinstance(sec.get("defaults"), dict):
+            raise f.fail("defaults", "must be a table of model settings")
+    c, a = raw["coups"], raw["actors"]
+    for o in c["outcomes"]:
+        sspec.parse({**c["defaults"], "outcome": o, "id": f"{o}::stacked"}, source=source, where=f"coups {o}")
+    for act in a["actors"]:
+        for o in a["outcomes"]:
+            parse_did({**a["defaults"], "outcome": o, "cohort": f"{act}_first", "id": f"{o}::{act}"}, source=source,
+                      where=f"actors {act} x {o}")
+    if raw.get("dose"):
+        f = v.Fields(source, "dose")
+        dz = v.table(raw["dose"], {"title", "dose", "outcomes", "outcome_labels", "bootstrap", "seed", "notes"},
+                     source=source, where="dose")
+        f.string("title", dz.get("title"))
+        f.string("dose", dz.get("dose"))
+        _labels(f, "outcome_labels", dz.get("outcome_labels"), len(f.strings("outcomes", dz.get("outcomes"))))
+        f.integer("bootstrap", dz.get("bootstrap"), 0)
+        f.integer("seed", dz.get("seed"), 0)
+        _texts(f, "notes", dz.get("notes", []))
+
+
+def _check_layout(raw: dict[str, Any], source: str) -> None:
+    """Strict checks of the table-layout sections [grid], [honest] and [[robustness]] (the models they
+    expand to are checked by the staggered-DiD parser): every wrong value is an error naming the key."""
+    from sahel_causal.specs import validate as v
+
+    g = v.Fields(source, "grid")
     grid = raw.get("grid")
     if not isinstance(grid, dict) or "outcomes" not in grid or "columns" not in grid:
         raise SpecificationError(f"{source}: [grid] needs 'outcomes' and 'columns'")
+    v.table(grid, {"outcomes", "outcome_labels", "columns", "figure_estimators"}, source=source, where="grid")
+    outcomes = g.strings("outcomes", grid["outcomes"], allow_empty=False)
+    _labels(g, "outcome_labels", grid.get("outcome_labels"), len(outcomes))
+    columns = grid["columns"]
+    if not isinstance(columns, list) or not columns or not all(isinstance(c, dict) for c in columns):
+        raise g.fail("columns", f"must be a non-empty array of tables ({{ key = ..., label = ..., estimator = ... }}), "
+                                f"got {columns!r}")
+    keys = [g.string("columns.key", c.get("key")) for c in columns]
+    for c in columns:
+        g.string(f"columns.{c['key']}.label", c.get("label", c["key"]))
+    if len(set(keys)) != len(keys):
+        raise g.fail("columns", f"keys must be distinct, got {keys}")
+    if "figure_estimators" in grid:
+        g.strings("figure_estimators", grid["figure_estimators"], allowed=keys)
+    if "honest" in raw:
+        h = v.Fields(source, "honest")
+        hon = v.table(raw["honest"], {"outcomes", "pre", "post", "mbar", "m_multiples_of_se"}, source=source,
+                      where="honest")
+        for k in ("outcomes", "pre", "post", "mbar", "m_multiples_of_se"):
+            if k not in hon:
+                raise h.fail(k, "is required")
+        h.strings("outcomes", hon["outcomes"], allowed=outcomes)
+        h.integer("pre", hon["pre"], 1)
+        h.integer("post", hon["post"], 1)
+        h.numbers("mbar", hon["mbar"], minimum=0)
+        h.numbers("m_multiples_of_se", hon["m_multiples_of_se"], minimum=0)
+    rob = raw.get("robustness", [])
+    if not isinstance(rob, list) or not all(isinstance(c, dict) for c in rob):
+        raise SpecificationError(f"{source}: [[robustness]] must be an array of tables, got {rob!r}")
+    for i, c in enumerate(rob, start=1):
+        r = v.Fields(source, f"robustness #{i}")
+        r.string("key", c.get("key"))
+        if "exclude_ever" in c:
+            r.strings("exclude_ever", c["exclude_ever"])
+
+
+def partnership_models(raw: dict[str, Any], source: str) -> list[Any]:
+    """Check the layout sections and expand [defaults] x [grid] outcomes x columns (+ [[robustness]])
+    into parsed specs."""
+    from sahel_causal.specs.designs.staggered_did import parse
+
+    _check_layout(raw, source)
+    grid = raw["grid"]
     defaults = dict(raw.get("defaults", {}))
     models = []
     for o in grid["outcomes"]:
         for col in grid["columns"]:
-            if not isinstance(col, dict) or "key" not in col:
-                raise SpecificationError(f"{source}: [grid] columns: each entry needs a 'key'")
             m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label")}, "outcome": o,
                  "id": f"{o}::{col['key']}", "label": col.get("label", col["key"])}
             models.append(parse(m, source=source, where=f"grid {o} x {col['key']}"))
     for o in grid["outcomes"]:
-        for i, col in enumerate(raw.get("robustness", [])):
-            if not isinstance(col, dict) or "key" not in col:
-                raise SpecificationError(f"{source}: [[robustness]] #{i + 1}: needs a 'key'")
+        for col in raw.get("robustness", []):
             m = {**defaults, **{k: v for k, v in col.items() if k not in ("key", "label", "exclude_ever")}, "outcome": o,
                  "id": f"{o}::{col['key']}", "label": col.get("label", col["key"])}
             models.append(parse(m, source=source, where=f"robustness {o} x {col['key']}"))
@@ -216,6 +314,7 @@ def make_appendix(panel: pd.DataFrame, results_dir: Path, progress: Callable[[st
     if raw is None:
         raw, source = _read(APPENDIX_SPEC), APPENDIX_SPEC.as_posix()
     source = source or APPENDIX_SPEC.as_posix()
+    check_appendix(raw, source)
     data = derive(panel, raw, source)
     tab = raw["table"]
     tables, figures = results_dir / "tables", results_dir / "figures"
