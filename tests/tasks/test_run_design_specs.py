@@ -82,28 +82,19 @@ def test_partnership_did_rerun_reproduces_the_published_table(tmp_path):
     assert not any(f.name.startswith("table5b") or f.name.startswith("table5c") for f in files)
 
 
-@pytest.mark.parametrize("override,message", [
-    ("grid.columns=3", r"\[grid\] columns: must be a non-empty array of tables"),
-    ('honest.pre="x"', r"\[honest\] pre: must be an integer, got the string 'x'"),
-    ('grid.outcome_labels=["a"]', r"\[grid\] outcome_labels: must be a list of 5 non-empty strings"),
-    ('grid.figure_estimators=["zz"]', r"\[grid\] figure_estimators: \['zz'\] not allowed"),
+@pytest.mark.parametrize("spec,override,message", [
+    ("table5_partnership_did", "grid.columns=3", r"\[grid\] columns: must be a non-empty array of tables"),
+    ("table5_partnership_did", 'honest.pre="x"', r"\[honest\] pre: must be an integer, got the string 'x'"),
+    ("table5_partnership_did", 'grid.outcome_labels=["a"]', r"\[grid\] outcome_labels: must be a list of 5"),
+    ("table5_partnership_did", 'grid.figure_estimators=["zz"]', r"\[grid\] figure_estimators: \['zz'\] not allowed"),
+    ("table5_appendix_events", "actors=3", r"\[actors\] is required and must be a table"),
+    ("table5_appendix_events", 'coups.outcome_labels=["x"]', r"\[coups\] outcome_labels: must be a list of 5"),
+    ("table5_appendix_events", "dose.seed=-1", r"\[dose\] seed: must be >= 0"),
+    ("table5_appendix_events", 'table.notes_coups="x"', r"\[table\] notes_coups: must be a list of non-empty"),
 ])
-def test_bad_table5_layout_values_are_named_before_anything_runs(tmp_path, override, message):
+def test_bad_table5_layout_values_are_named_before_anything_runs(tmp_path, spec, override, message):
     """Before the layout checks these ended in a TypeError from inside the task."""
     writing.allow(tmp_path)
     with pytest.raises(SpecificationError, match=message):
-        run_table("table5_partnership_did", [override], runs_dir=tmp_path / "runs")
-    assert not (tmp_path / "runs").exists()
-
-
-@pytest.mark.parametrize("override,message", [
-    ("actors=3", r"\[actors\] is required and must be a table"),
-    ('coups.outcome_labels=["x"]', r"\[coups\] outcome_labels: must be a list of 5 non-empty strings"),
-    ("dose.seed=-1", r"\[dose\] seed: must be >= 0"),
-    ('table.notes_coups="x"', r"\[table\] notes_coups: must be a list of non-empty strings"),
-])
-def test_bad_appendix_values_are_named_before_anything_runs(tmp_path, override, message):
-    writing.allow(tmp_path)
-    with pytest.raises(SpecificationError, match=message):
-        run_table("table5_appendix_events", [override], runs_dir=tmp_path / "runs")
+        run_table(spec, [override], runs_dir=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
